@@ -1,0 +1,229 @@
+"""The `newsdesk` command line: ask, ingest, list, remove and re-embed in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+from index import GLOBAL_SCOPE, Answer, Engine, NewsdeskError, load_settings
+
+log = logging.getLogger("newsdesk")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsdesk", description="Answer questions about the news with verbatim quotes from stored articles."
+    )
+    parser.add_argument("--data-dir", type=Path, help="the store's folder (default: [storage] data_dir in config)")
+    parser.add_argument("--config", type=Path, help="a TOML file overriding config/default.toml")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = commands.add_parser("ask", help="answer a question from the stored articles")
+    ask.add_argument("question", nargs="*", help="the question (quotes optional)")
+    ask.add_argument("-k", type=int, help="how many quotes at most")
+    ask.add_argument("--json", action="store_true", help="print JSON (one line per question)")
+    ask.add_argument("--questions", type=Path, help="a .jsonl file of questions (field \"question\")")
+    ask.add_argument("--scope", action="append", help="only articles in this scope (repeatable)")
+
+    ingest = commands.add_parser("ingest", help="add articles from files and folders")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    ingest.add_argument("--scope", default=GLOBAL_SCOPE, help="scope to add into (default: global)")
+
+    articles = commands.add_parser("articles", help="list the stored articles")
+    articles.add_argument("--json", action="store_true")
+
+    remove = commands.add_parser("remove", help="delete an article by id")
+    remove.add_argument("article_id", type=int)
+
+    commands.add_parser("reembed", help="re-embed every passage with the configured model")
+    return parser
+
+
+async def _open(args: argparse.Namespace, **kwargs) -> Engine:
+    settings = load_settings(args.config)
+    return await Engine.open(args.data_dir, settings, **kwargs)
+
+
+async def _ingest_bundled_corpus(engine: Engine) -> None:
+    """Ingest corpus/ when it changed since the last time (first run: always)."""
+    corpus = engine.settings.corpus.dir
+    if not corpus.is_dir():
+        return
+    report = await engine.ingest_folder_if_changed(corpus)
+    if report is None:
+        return
+    print(f"Ingested {report.articles_added} article(s) from {corpus}.", file=sys.stderr)
+    for problem in report.problems:
+        print(f"skipped {problem}", file=sys.stderr)
+
+
+def _mark(quote: str, start: int, end: int, tty: bool) -> str:
+    before, key, after = quote[:start], quote[start:end], quote[end:]
+    return f"{before}\033[1m{key}\033[0m{after}" if tty else f"{before}**{key}**{after}"
+
+
+def _print_answer(answer: Answer) -> None:
+    tty = sys.stdout.isatty()
+    width = min(shutil.get_terminal_size().columns, 100)
+    if answer.abstained:
+        print("Nothing in my articles answers that.")
+        if answer.closest:
+            print("Closest articles: " + "; ".join(a.title for a in answer.closest))
+        return
+    for number, quote in enumerate(answer.answers, start=1):
+        a = quote.article
+        credit = ", ".join(part for part in (a.source, a.date) if part)
+        print(f"{number}. {a.title}" + (f" ({credit})" if credit else ""))
+        marked = _mark(quote.quote, quote.highlight_start, quote.highlight_end, tty)
+        for paragraph in marked.split("\n"):
+            if paragraph.strip():
+                print(textwrap.fill(paragraph, width=width, initial_indent="   > ", subsequent_indent="   > "))
+        if a.url:
+            print(f"   {a.url}")
+        print()
+
+
+def _questions_from(path: Path):
+    """(line number, question or None, error or None) for each non-blank line of a jsonl file."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                question = record["question"]
+                if not isinstance(question, str):
+                    raise TypeError
+            except (json.JSONDecodeError, KeyError, TypeError):
+                yield lineno, None, f"{path.name}:{lineno}: expected a JSON object with a \"question\" string"
+                continue
+            yield lineno, question, None
+
+
+async def _cmd_ask(args: argparse.Namespace) -> int:
+    if not args.questions and not args.question:
+        print("newsdesk ask: give a question, or --questions FILE", file=sys.stderr)
+        return 2
+    engine = await _open(args)
+    try:
+        await _ingest_bundled_corpus(engine)
+        await engine.warm_up()
+        if args.questions:
+            for _, question, error in _questions_from(args.questions):
+                if error is None:
+                    try:
+                        out = (await engine.ask(question, args.scope, args.k)).to_json()
+                    except NewsdeskError as exc:
+                        out = {"question": question, "error": str(exc)}
+                else:
+                    out = {"question": None, "error": error}
+                print(json.dumps(out, ensure_ascii=False), flush=True)
+            return 0
+        answer = await engine.ask(" ".join(args.question), args.scope, args.k)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        else:
+            _print_answer(answer)
+        return 0
+    finally:
+        await engine.close()
+
+
+async def _cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from index.reading import iter_corpus_files
+
+    engine = await _open(args)
+    try:
+        files = list(iter_corpus_files(args.paths))
+        with tqdm(total=len(files), unit="file", desc="ingesting", file=sys.stderr) as bar:
+
+            def advance(report) -> None:
+                bar.update(1)
+                bar.set_postfix(articles=report.articles_added, refresh=False)
+                for problem in report.problems:
+                    bar.write(f"error: {problem}", file=sys.stderr)
+
+            report = await engine.ingest_paths(files, args.scope, on_file=advance)
+        print(
+            f"{report.articles_added} article(s), {report.passages_added} passage(s) added; "
+            f"{report.duplicates} already stored; {len(report.problems)} problem(s)."
+        )
+        return 1 if report.problems else 0
+    finally:
+        await engine.close()
+
+
+async def _cmd_articles(args: argparse.Namespace) -> int:
+    engine = await _open(args)
+    try:
+        rows = await engine.articles()
+        if args.json:
+            for row in rows:
+                print(json.dumps({k: getattr(row, k) for k in ("id", "scope", "date", "source", "title", "passages")}))
+            return 0
+        print(f"{'id':>5}  {'date':10}  {'source':18}  {'passages':>8}  title")
+        for row in rows:
+            print(f"{row.id:>5}  {row.date or '-':10}  {(row.source or '-')[:18]:18}  {row.passages:>8}  {row.title}")
+        return 0
+    finally:
+        await engine.close()
+
+
+async def _cmd_remove(args: argparse.Namespace) -> int:
+    engine = await _open(args)
+    try:
+        if await engine.remove(args.article_id):
+            print(f"Removed article {args.article_id}.")
+            return 0
+        print(f"No article with id {args.article_id}.", file=sys.stderr)
+        return 1
+    finally:
+        await engine.close()
+
+
+async def _cmd_reembed(args: argparse.Namespace) -> int:
+    engine = await _open(args, allow_model_change=True)
+    try:
+        count = await engine.reembed(lambda done, total: print(f"embedded {done}/{total}", file=sys.stderr))
+        print(f"Re-embedded {count} passage text(s) with {engine.model_identity}.")
+        return 0
+    finally:
+        await engine.close()
+
+
+COMMANDS = {
+    "ask": _cmd_ask,
+    "ingest": _cmd_ingest,
+    "articles": _cmd_articles,
+    "remove": _cmd_remove,
+    "reembed": _cmd_reembed,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The model's loaders draw progress bars on stderr; the terminal answer needs none of them.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        return asyncio.run(COMMANDS[args.command](args))
+    except NewsdeskError as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

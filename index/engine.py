@@ -1,0 +1,589 @@
+"""The engine's facade: the one object the CLI, the bot, the evaluation and the benchmarks use.
+
+    engine = await Engine.open(data_dir)
+    report = await engine.ingest_paths(["corpus/"])
+    answer = await engine.ask("why does Russia oppose the missile shield?")
+    await engine.close()
+
+Slow work (embedding, index search, index builds) runs in worker threads, so callers on
+an event loop stay responsive; writes are serialised by a lock so the database and the
+indexes always move together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .answers import Answer, ArticleInfo, Quote
+from .embedding import Embedder, create_embedder
+from .errors import ModelMismatchError, QuestionError
+from .highlight import best_sentence, keyword_coverage
+from .keyword import KeywordIndex
+from .passages import passage_spans, sentence_spans
+from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
+from .selection import Candidate, fuse, select
+from .settings import Settings, load_settings
+from .store import GLOBAL_SCOPE, ArticleRow, NewPassage, Store
+from .tokenization import tokenize
+from .vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "newsdesk.db"
+INDEX_NAME = "vectors.faiss"
+
+
+def content_hash(text: str) -> str:
+    """Identity of an article's or passage's text; white space differences do not count."""
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+@dataclass
+class FileReport:
+    """What ingesting one file did."""
+
+    origin: str
+    articles_added: int = 0
+    passages_added: int = 0
+    duplicates: int = 0
+    problems: list[ReadProblem] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.problems) and self.articles_added == 0 and self.duplicates == 0
+
+
+@dataclass
+class IngestReport:
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def articles_added(self) -> int:
+        return sum(f.articles_added for f in self.files)
+
+    @property
+    def passages_added(self) -> int:
+        return sum(f.passages_added for f in self.files)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files)
+
+    @property
+    def problems(self) -> list[ReadProblem]:
+        return [p for f in self.files for p in f.problems]
+
+
+@dataclass(frozen=True)
+class Stats:
+    articles: int
+    passages: int
+    index_vectors: int
+    index_bytes: int
+    model: str
+    last_added: ArticleRow | None
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    info: ArticleInfo
+    scope: str
+    text: str
+
+
+def _info(row: ArticleRow) -> ArticleInfo:
+    return ArticleInfo(id=row.id, title=row.title, source=row.source, date=row.date, url=row.url, origin=row.origin)
+
+
+class Engine:
+    """Ingest, store, retrieve and quote. Create with `await Engine.open(...)`."""
+
+    def __init__(self, settings: Settings, store: Store, embedder_factory: Callable[[], Embedder], identity: str):
+        self.settings = settings
+        self._store = store
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self.model_identity = identity
+        self._data_dir = settings.storage.data_dir
+        self._vectors: VectorIndex | None = None
+        self._keyword: KeywordIndex | None = None
+        self._passage_scope: dict[int, str] = {}
+        self._allowed_cache: dict[frozenset[str], np.ndarray] = {}
+        # One thread embeds; another searches and rebuilds indexes. Neither blocks the loop.
+        self._encoder_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-encode")
+        self._search_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-search")
+        self._write_lock = asyncio.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        data_dir: str | Path | None = None,
+        settings: Settings | None = None,
+        *,
+        allow_model_change: bool = False,
+    ) -> "Engine":
+        """Open the store in data_dir, checking and repairing the vector index.
+
+        Args:
+            data_dir: the store's folder (created if missing); default from settings.
+            settings: defaults to `load_settings()`.
+            allow_model_change: open a store embedded with another model (to re-embed it).
+
+        Returns:
+            The open engine.
+
+        Raises:
+            ModelMismatchError: the store was embedded with another model.
+        """
+        settings = settings or load_settings()
+        if data_dir is not None:
+            settings = settings.with_data_dir(data_dir)
+        data_dir = settings.storage.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        m = settings.model
+        identity = f"{m.backend}:{m.name}" if m.backend != "hashing" else "hashing:256"
+        store = await Store.open(data_dir / DB_NAME)
+        engine = cls(
+            settings,
+            store,
+            lambda: create_embedder(m.backend, m.name, allow_download=m.allow_download, batch_size=m.batch_size),
+            identity,
+        )
+        try:
+            await engine._check_model(allow_model_change)
+            await engine._load_indexes()
+        except BaseException:
+            await engine.close()
+            raise
+        return engine
+
+    async def close(self) -> None:
+        """Close the database and stop the worker threads."""
+        await self._store.close()
+        self._encoder_pool.shutdown(wait=True)
+        self._search_pool.shutdown(wait=True)
+
+    async def __aenter__(self) -> "Engine":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def _check_model(self, allow_change: bool) -> None:
+        stored = await self._store.get_meta("embedding_model")
+        _, passages = await self._store.counts()
+        if stored and stored != self.model_identity and passages and not allow_change:
+            raise ModelMismatchError(
+                f"This store's {passages} passages were embedded with {stored}, but the configured model is "
+                f"{self.model_identity}. Run `newsdesk reembed` to re-embed them with the new model, "
+                f"or set [model] back to the old one."
+            )
+        if not stored or not passages:
+            await self._store.set_meta("embedding_model", self.model_identity)
+
+    async def _run(self, pool: ThreadPoolExecutor, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    def _loaded_embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    async def warm_up(self) -> None:
+        """Load the model and build the keyword index now rather than on the first question."""
+        await self._run(self._encoder_pool, self._loaded_embedder)
+        await self._ensure_keyword()
+
+    async def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        return await self._run(self._encoder_pool, lambda: self._loaded_embedder().encode(texts))
+
+    @property
+    def _index_path(self) -> Path:
+        return self._data_dir / INDEX_NAME
+
+    async def _load_indexes(self) -> None:
+        """Load the vector index; rebuild it from stored embeddings if it disagrees with the database."""
+        rows = await self._store.passages()
+        self._passage_scope = {p.id: p.scope for p in rows}
+        self._allowed_cache.clear()
+        db_ids = np.fromiter(self._passage_scope, dtype=np.int64, count=len(self._passage_scope))
+        dim_text = await self._store.get_meta("embedding_dim")
+        vectors = VectorIndex.load(self._index_path, int(dim_text)) if dim_text and self._index_path.exists() else None
+        if vectors is None or not np.array_equal(np.sort(vectors.ids()), np.sort(db_ids)):
+            if len(db_ids) or vectors is not None:
+                log.warning("vector index out of step with the database; rebuilding it from stored embeddings")
+            vectors = await self._rebuild_vectors(int(dim_text) if dim_text else None)
+        self._vectors = vectors
+        self._keyword = None  # built on first search
+
+    async def _rebuild_vectors(self, dim: int | None) -> VectorIndex | None:
+        ids, matrix = await self._store.passage_vectors(self.model_identity)
+        if matrix is None:
+            if self._index_path.exists():
+                self._index_path.unlink()
+            return None
+        index = VectorIndex(dim or matrix.shape[1])
+        index.add(ids, matrix)
+        await self._run(self._search_pool, index.save, self._index_path)
+        return index
+
+    # --- ingesting ---------------------------------------------------------------
+
+    def read_limits(self) -> ReadLimits:
+        c = self.settings.corpus
+        return ReadLimits(max_file_bytes=c.max_file_bytes, max_article_chars=c.max_article_chars)
+
+    async def ingest_paths(
+        self,
+        paths: Iterable[str | Path],
+        scope: str = GLOBAL_SCOPE,
+        on_file: Callable[[FileReport], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders (walked) into a scope; re-ingesting adds nothing twice.
+
+        Args:
+            paths: files and folders.
+            scope: "global", or a Discord server id.
+            on_file: called after each file, e.g. to advance a progress bar.
+
+        Returns:
+            A report per file: articles and passages added, duplicates, problems.
+        """
+        report = IngestReport()
+        limits = self.read_limits()
+        for path in iter_corpus_files(paths):
+            result = await asyncio.to_thread(read_path, path, limits)
+            file_report = await self._store_read(result, path.name, scope, strict=False)
+            report.files.append(file_report)
+            if on_file:
+                on_file(file_report)
+        return report
+
+    async def ingest_folder_if_changed(self, folder: Path, scope: str = GLOBAL_SCOPE) -> IngestReport | None:
+        """Ingest a folder when its files changed since it was last ingested.
+
+        Cheap when nothing changed (it only lists the files), so it suits a periodic
+        scan of corpus/ and the first `ask` on a fresh clone.
+
+        Returns:
+            The report, or None if nothing changed.
+        """
+        files = list(iter_corpus_files([folder]))
+        listing = sorted((str(f.relative_to(folder)), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+        signature = hashlib.sha256(json.dumps([scope, listing]).encode()).hexdigest()
+        key = f"folder_signature:{folder.resolve()}"
+        if await self._store.get_meta(key) == signature:
+            return None
+        report = await self.ingest_paths(files, scope)
+        await self._store.set_meta(key, signature)
+        return report
+
+    async def ingest_document(self, data: bytes, name: str, scope: str, *, strict: bool = True) -> FileReport:
+        """Ingest one uploaded file's bytes.
+
+        Args:
+            data: the file's content.
+            name: its file name (picks the format; never used as a path).
+            scope: "global", or a Discord server id.
+            strict: refuse the whole file if any part of it is bad (uploads).
+
+        Returns:
+            What was added, or why the file was refused.
+        """
+        result = await asyncio.to_thread(read_document, data, name, self.read_limits())
+        return await self._store_read(result, name, scope, strict=strict)
+
+    async def _store_read(self, result: ReadResult, name: str, scope: str, *, strict: bool) -> FileReport:
+        report = FileReport(origin=name, problems=list(result.problems))
+        if strict and result.problems:
+            return report
+        async with self._write_lock:
+            new_articles: list[tuple[ArticleDraft, str, list[NewPassage], list[str]]] = []
+            seen: set[str] = set()
+            for draft in result.articles:
+                digest = content_hash(draft.text)
+                if digest in seen or await self._store.has_article(scope, digest):
+                    report.duplicates += 1
+                    continue
+                seen.add(digest)
+                p = self.settings.passages
+                spans = passage_spans(draft.text, p.max_chars, p.min_chars)
+                texts = [draft.text[s:e] for s, e in spans]
+                passages = [NewPassage(i, s, e, content_hash(t)) for i, ((s, e), t) in enumerate(zip(spans, texts))]
+                new_articles.append((draft, digest, passages, texts))
+            if not new_articles:
+                return report
+            vectors = await self._vectors_for(
+                [(p.text_hash, t) for _, _, passages, texts in new_articles for p, t in zip(passages, texts)]
+            )
+            added_ids: list[int] = []
+            added_vectors: list[np.ndarray] = []
+            for draft, digest, passages, _ in new_articles:
+                stored = await self._store.add_article(
+                    scope=scope,
+                    content_hash=digest,
+                    title=draft.title,
+                    text=draft.text,
+                    origin=draft.origin,
+                    source=draft.source,
+                    date=draft.date,
+                    url=draft.url,
+                    passages=passages,
+                    model=self.model_identity,
+                    new_vectors={p.text_hash: vectors[p.text_hash] for p in passages},
+                )
+                if stored is None:  # another writer stored the same text meanwhile
+                    report.duplicates += 1
+                    continue
+                _, passage_ids = stored
+                report.articles_added += 1
+                report.passages_added += len(passage_ids)
+                added_ids.extend(passage_ids)
+                added_vectors.extend(vectors[p.text_hash] for p in passages)
+                self._passage_scope.update((pid, scope) for pid in passage_ids)
+            if added_ids:
+                await self._index_added(added_ids, np.stack(added_vectors))
+        return report
+
+    async def _vectors_for(self, hashed_texts: list[tuple[str, str]]) -> dict[str, np.ndarray]:
+        """Vectors for texts: stored ones reused, the rest embedded now."""
+        known = await self._store.known_embeddings((h for h, _ in hashed_texts), self.model_identity)
+        missing = {h: t for h, t in hashed_texts if h not in known}
+        if missing:
+            fresh = await self._embed(list(missing.values()))
+            known.update(zip(missing, fresh))
+        return known
+
+    async def _index_added(self, passage_ids: list[int], matrix: np.ndarray) -> None:
+        self._allowed_cache.clear()
+        self._keyword = None
+        if self._vectors is None:
+            await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
+            self._vectors = VectorIndex(matrix.shape[1])
+        vectors = self._vectors
+
+        def add_and_save() -> None:
+            vectors.add(passage_ids, matrix)
+            vectors.save(self._index_path)
+
+        await self._run(self._search_pool, add_and_save)
+
+    async def remove(self, article_id: int, scopes: Iterable[str] | None = None) -> bool:
+        """Delete an article and its passages, if it exists within scopes.
+
+        Returns:
+            True if an article was removed.
+        """
+        async with self._write_lock:
+            passage_ids = await self._store.remove_article(article_id, scopes)
+            if passage_ids is None:
+                return False
+            for pid in passage_ids:
+                self._passage_scope.pop(pid, None)
+            self._allowed_cache.clear()
+            self._keyword = None
+            if self._vectors is not None:
+                vectors = self._vectors
+
+                def remove_and_save() -> None:
+                    vectors.remove(passage_ids)
+                    vectors.save(self._index_path)
+
+                await self._run(self._search_pool, remove_and_save)
+            return True
+
+    async def reembed(self, on_batch: Callable[[int, int], None] | None = None) -> int:
+        """Re-embed every passage with the configured model and rebuild the index.
+
+        Args:
+            on_batch: called with (done, total) after each batch.
+
+        Returns:
+            How many passage texts were embedded.
+        """
+        async with self._write_lock:
+            missing = await self._store.texts_missing_embedding(self.model_identity)
+            batch = max(1, self.settings.model.batch_size) * 8
+            for i in range(0, len(missing), batch):
+                chunk = missing[i : i + batch]
+                vectors = await self._embed([t for _, t in chunk])
+                await self._store.add_embeddings(self.model_identity, dict(zip((h for h, _ in chunk), vectors)))
+                if on_batch:
+                    on_batch(min(i + batch, len(missing)), len(missing))
+            await self._store.drop_embeddings_except(self.model_identity)
+            await self._store.set_meta("embedding_model", self.model_identity)
+            ids, matrix = await self._store.passage_vectors(self.model_identity)
+            if matrix is not None:
+                await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
+            if self._index_path.exists():
+                self._index_path.unlink()
+            await self._load_indexes()
+            return len(missing)
+
+    # --- asking ------------------------------------------------------------------
+
+    def _allowed_ids(self, scopes: Iterable[str] | None) -> np.ndarray | None:
+        if scopes is None:
+            return None
+        key = frozenset(scopes)
+        if key not in self._allowed_cache:
+            ids = [pid for pid, scope in self._passage_scope.items() if scope in key]
+            self._allowed_cache[key] = np.asarray(sorted(ids), dtype=np.int64)
+        return self._allowed_cache[key]
+
+    def _keyword_index(self, rows) -> KeywordIndex:
+        return KeywordIndex([r.id for r in rows], [r.text for r in rows])
+
+    async def _ensure_keyword(self) -> KeywordIndex:
+        if self._keyword is None:
+            rows = await self._store.passages()
+            self._keyword = await self._run(self._search_pool, self._keyword_index, rows)
+        return self._keyword
+
+    def check_question(self, question: str) -> str:
+        """The question, trimmed; raises QuestionError if it cannot be asked."""
+        question = " ".join(question.split())
+        if not question:
+            raise QuestionError("Ask a question: the text is empty.")
+        limit = self.settings.question.max_chars
+        if len(question) > limit:
+            raise QuestionError(f"That question is {len(question):,} characters long; the limit is {limit:,}.")
+        return question
+
+    async def ask(self, question: str, scopes: Iterable[str] | None = None, k: int | None = None) -> Answer:
+        """Answer a question with verbatim quotes from stored articles, or abstain.
+
+        Args:
+            question: the member's question.
+            scopes: limit the search to these scopes (None: all).
+            k: how many quotes at most (default from config).
+
+        Returns:
+            The answer: quotes best first, or abstained with the closest articles.
+
+        Raises:
+            QuestionError: the question is empty or too long.
+        """
+        started = time.perf_counter()
+        question = self.check_question(question)
+        r = self.settings.retrieval
+        k = k or r.top_k
+        keyword = await self._ensure_keyword()
+        if self._vectors is None or not len(self._vectors):
+            return Answer(question, True, (time.perf_counter() - started) * 1000)
+        query = (await self._embed([question]))[0]
+        tokens = tokenize(question)
+        allowed = self._allowed_ids(scopes)
+        vectors = self._vectors
+
+        def search() -> tuple[list[tuple[int, float]], "object"]:
+            dense_hits = vectors.search(query, r.candidates, allowed)
+            mask = keyword.mask_for(allowed) if allowed is not None else None
+            return dense_hits, keyword.scores(tokens, mask)
+
+        dense_hits, keyword_scores = await self._run(self._search_pool, search)
+        ideal = keyword.ideal_score(tokens) or 1.0
+        dense_of = dict(dense_hits)
+        ids = list(dict.fromkeys([pid for pid, _ in dense_hits] + [pid for pid, _ in keyword_scores.top(r.candidates)]))
+        if not ids:
+            return Answer(question, True, (time.perf_counter() - started) * 1000)
+        missing_dense = [pid for pid in ids if pid not in dense_of]
+        if missing_dense:
+            dense_of.update(zip(missing_dense, (vectors.vectors(missing_dense) @ query).tolist()))
+        rows = {p.id: p for p in await self._store.passages(ids)}
+        articles = await self._store.articles_by_id({p.article_id for p in rows.values()})
+        candidates = [
+            Candidate(pid, rows[pid].article_id, articles[rows[pid].article_id].date, dense_of[pid], keyword_scores.of(pid) / ideal)
+            for pid in ids
+            if pid in rows
+        ]
+        for c in candidates:
+            c.fused = fuse(c.dense, c.keyword, r.dense_weight)
+        best = max(candidates, key=lambda c: c.fused)
+        if best.fused < r.abstain_below:
+            closest = list(dict.fromkeys(c.article_id for c in sorted(candidates, key=lambda c: -c.dense)))[:3]
+            return Answer(
+                question, True, (time.perf_counter() - started) * 1000, closest=[_info(articles[a]) for a in closest]
+            )
+        chosen = select(
+            [c for c in candidates if c.fused >= r.abstain_below],
+            k,
+            vector_of=lambda pid: vectors.vectors([pid])[0],
+            duplicate_similarity=r.duplicate_similarity,
+            max_per_article=r.max_per_article,
+            recency_tie=r.recency_tie,
+        )
+        quotes = await self._quote(chosen, rows, articles, query, tokens, keyword)
+        return Answer(question, False, (time.perf_counter() - started) * 1000, quotes)
+
+    async def _quote(self, chosen, rows, articles, query, tokens, keyword: KeywordIndex) -> list[Quote]:
+        """Turn chosen passages into quotes, each with its key sentence marked."""
+        full_texts = {a: (await self._store.article(a))[1] for a in {rows[c.passage_id].article_id for c in chosen}}
+        sentence_lists = []
+        for c in chosen:
+            p = rows[c.passage_id]
+            sentence_lists.append(sentence_spans(full_texts[p.article_id], p.start, p.end) or [(p.start, p.end)])
+        flat = [(full_texts[rows[c.passage_id].article_id], s) for c, spans in zip(chosen, sentence_lists) for s in spans]
+        sentence_vectors = await self._embed([text[s:e] for text, (s, e) in flat])
+        quotes, offset = [], 0
+        for c, spans in zip(chosen, sentence_lists):
+            p = rows[c.passage_id]
+            text = full_texts[p.article_id]
+            h_start, h_end = best_sentence(
+                spans,
+                sentence_vectors[offset : offset + len(spans)],
+                query,
+                tokens,
+                text,
+                keyword.idf,
+                self.settings.retrieval.dense_weight,
+            )
+            offset += len(spans)
+            quotes.append(
+                Quote(
+                    quote=text[p.start : p.end],
+                    highlight=text[h_start:h_end],
+                    highlight_start=h_start - p.start,
+                    highlight_end=h_end - p.start,
+                    score=c.fused,
+                    start=p.start,
+                    end=p.end,
+                    article=_info(articles[p.article_id]),
+                )
+            )
+        return quotes
+
+    # --- looking up --------------------------------------------------------------
+
+    async def articles(
+        self, scopes: Iterable[str] | None = None, title_like: str | None = None, limit: int | None = None
+    ) -> list[ArticleRow]:
+        """Stored articles within scopes, newest first (optionally whose title contains title_like)."""
+        return await self._store.articles(scopes, title_like, limit)
+
+    async def article(self, article_id: int, scopes: Iterable[str] | None = None) -> ArticleText | None:
+        """One article's metadata and full text, if it exists within scopes."""
+        found = await self._store.article(article_id, scopes)
+        if found is None:
+            return None
+        row, text = found
+        return ArticleText(_info(row), row.scope, text)
+
+    async def stats(self, scopes: Iterable[str] | None = None) -> Stats:
+        """Counts of articles and passages, the index's size, and the newest article."""
+        articles, passages = await self._store.counts(scopes)
+        last_added = await self._store.last_added(scopes)
+        size = self._index_path.stat().st_size if self._index_path.exists() else 0
+        return Stats(articles, passages, len(self._vectors) if self._vectors else 0, size, self.model_identity, last_added)

@@ -1,0 +1,80 @@
+"""The keyword index: BM25 (bm25s) over passage texts, rebuilt from the database."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from typing import Sequence
+
+import bm25s
+import numpy as np
+
+from .tokenization import tokenize
+
+# bm25s sets its own logger to DEBUG, which would print every index build.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+# bm25s' defaults (Lucene's BM25), restated because `ideal_score` depends on them.
+K1, B = 1.5, 0.75
+
+
+class KeywordIndex:
+    """BM25 scores for passages; built once over a snapshot of the passages."""
+
+    def __init__(self, passage_ids: Sequence[int], texts: Sequence[str]):
+        self.ids = np.asarray(passage_ids, dtype=np.int64)
+        self._row_of = {int(pid): row for row, pid in enumerate(self.ids)}
+        self._bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
+        token_lists = [tokenize(t) for t in texts]
+        self._doc_freq = Counter(token for tokens in token_lists for token in set(tokens))
+        if token_lists:
+            self._bm25.index(token_lists, show_progress=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def idf(self, token: str) -> float:
+        """Lucene's idf; a word no passage contains gets the highest idf there is."""
+        n, df = len(self.ids), self._doc_freq.get(token, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def ideal_score(self, tokens: Sequence[str]) -> float:
+        """The BM25 score of an average-length passage holding each query word once.
+
+        Dividing by it puts BM25 on an absolute scale comparable across questions (about
+        0..1: repeated words can pass 1): the share of the question's informative words,
+        weighted by rarity, that a passage contains.
+        """
+        return sum(self.idf(t) for t in set(tokens)) / (K1 + 1)
+
+    def mask_for(self, allowed_ids: np.ndarray) -> np.ndarray:
+        """A 0/1 weight per indexed passage: 1 where the passage may be returned."""
+        return np.isin(self.ids, allowed_ids).astype(np.float32)
+
+    def scores(self, tokens: Sequence[str], mask: np.ndarray | None = None) -> "KeywordScores":
+        """BM25 scores of every passage for the query tokens (masked ones score 0)."""
+        if not len(self) or not tokens:
+            return KeywordScores(self, np.zeros(len(self), dtype=np.float32))
+        return KeywordScores(self, self._bm25.get_scores(list(tokens), weight_mask=mask))
+
+
+class KeywordScores:
+    """One query's BM25 scores over the whole index."""
+
+    def __init__(self, index: KeywordIndex, scores: np.ndarray):
+        self._index = index
+        self._scores = scores
+
+    def of(self, passage_id: int) -> float:
+        row = self._index._row_of.get(passage_id)
+        return float(self._scores[row]) if row is not None else 0.0
+
+    def top(self, k: int) -> list[tuple[int, float]]:
+        """The k best (passage id, score) pairs with a positive score, best first."""
+        k = min(k, len(self._scores))
+        if k <= 0:
+            return []
+        rows = np.argpartition(-self._scores, k - 1)[:k]
+        rows = rows[np.argsort(-self._scores[rows])]
+        return [(int(self._index.ids[r]), float(self._scores[r])) for r in rows if self._scores[r] > 0]

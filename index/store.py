@@ -1,0 +1,359 @@
+"""The database: articles, passages, embeddings and settings, in one SQLite file (aiosqlite).
+
+The database is the source of truth; the vector and keyword indexes are rebuilt from it.
+Writes that belong together (an article, its passages, their embeddings) share one
+transaction, so a crash leaves either all of them or none.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import aiosqlite
+import numpy as np
+
+GLOBAL_SCOPE = "global"
+
+# Each entry upgrades the schema by one version; PRAGMA user_version records how many ran.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        title TEXT NOT NULL,
+        source TEXT,
+        date TEXT,
+        url TEXT,
+        origin TEXT NOT NULL,
+        text TEXT NOT NULL,
+        added_at REAL NOT NULL,
+        UNIQUE (scope, content_hash)
+    );
+    CREATE INDEX articles_scope ON articles (scope);
+    CREATE TABLE passages (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        text_hash TEXT NOT NULL
+    );
+    CREATE INDEX passages_article ON passages (article_id);
+    CREATE INDEX passages_text_hash ON passages (text_hash);
+    CREATE TABLE embeddings (
+        text_hash TEXT NOT NULL,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (text_hash, model)
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    id: int
+    scope: str
+    title: str
+    source: str | None
+    date: str | None
+    url: str | None
+    origin: str
+    added_at: float
+    passages: int = 0
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    id: int
+    article_id: int
+    start: int
+    end: int
+    text: str
+    scope: str
+
+
+@dataclass(frozen=True)
+class NewPassage:
+    ordinal: int
+    start: int
+    end: int
+    text_hash: str
+
+
+_ARTICLE_COLUMNS = "a.id, a.scope, a.title, a.source, a.date, a.url, a.origin, a.added_at"
+
+
+def _article(row: Sequence) -> ArticleRow:
+    return ArticleRow(*row)
+
+
+def _scope_clause(scopes: Iterable[str] | None, column: str = "a.scope") -> tuple[str, list[str]]:
+    if scopes is None:
+        return "1", []
+    scopes = list(scopes)
+    return f"{column} IN ({','.join('?' * len(scopes))})", scopes
+
+
+class Store:
+    """An open database file. Create with `await Store.open(path)`."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path):
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> "Store":
+        """Open (creating if needed) and migrate the database at path."""
+        # Autocommit mode: transactions are opened explicitly, so they span exactly what belongs together.
+        db = await aiosqlite.connect(path, isolation_level=None)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        store = cls(db, path)
+        await store._migrate()
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    @asynccontextmanager
+    async def _transaction(self):
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self._db.rollback()
+            raise
+        await self._db.commit()
+
+    async def _migrate(self) -> None:
+        (version,) = await (await self._db.execute("PRAGMA user_version")).fetchone()
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits first; BEGIN makes the migration and its version one unit.
+            await self._db.executescript(f"BEGIN; {script} PRAGMA user_version = {number}; COMMIT;")
+
+    async def schema_version(self) -> int:
+        (version,) = await (await self._db.execute("PRAGMA user_version")).fetchone()
+        return version
+
+    # --- settings kept with the data ---------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        row = await (await self._db.execute("SELECT value FROM meta WHERE key = ?", (key,))).fetchone()
+        return row[0] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # --- articles ----------------------------------------------------------------
+
+    async def has_article(self, scope: str, content_hash: str) -> bool:
+        row = await (
+            await self._db.execute("SELECT 1 FROM articles WHERE scope = ? AND content_hash = ?", (scope, content_hash))
+        ).fetchone()
+        return row is not None
+
+    async def known_embeddings(self, text_hashes: Iterable[str], model: str) -> dict[str, np.ndarray]:
+        """Stored vectors for those texts under that model, so nothing is embedded twice."""
+        hashes = list(set(text_hashes))
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            cursor = await self._db.execute(
+                f"SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({','.join('?' * len(chunk))})",
+                (model, *chunk),
+            )
+            for text_hash, blob in await cursor.fetchall():
+                found[text_hash] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    async def add_article(
+        self,
+        *,
+        scope: str,
+        content_hash: str,
+        title: str,
+        text: str,
+        origin: str,
+        source: str | None,
+        date: str | None,
+        url: str | None,
+        passages: Sequence[NewPassage],
+        model: str,
+        new_vectors: dict[str, np.ndarray],
+    ) -> tuple[int, list[int]] | None:
+        """Store an article with its passages and their new embeddings, all or nothing.
+
+        Returns:
+            (article id, passage ids), or None if the scope already holds this content.
+        """
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT INTO articles (scope, content_hash, title, source, date, url, origin, text, added_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, content_hash) DO NOTHING",
+                (scope, content_hash, title, source, date, url, origin, text, time.time()),
+            )
+            if cursor.rowcount == 0:
+                return None
+            article_id = cursor.lastrowid
+            passage_ids = []
+            for passage in passages:
+                cursor = await self._db.execute(
+                    "INSERT INTO passages (article_id, ordinal, start, end, text_hash) VALUES (?, ?, ?, ?, ?)",
+                    (article_id, passage.ordinal, passage.start, passage.end, passage.text_hash),
+                )
+                passage_ids.append(cursor.lastrowid)
+            await self._insert_embeddings(model, new_vectors)
+        return article_id, passage_ids
+
+    async def remove_article(self, article_id: int, scopes: Iterable[str] | None = None) -> list[int] | None:
+        """Delete an article (if within scopes) and its passages.
+
+        Embeddings no longer used by any passage go too.
+
+        Returns:
+            The removed passage ids, or None if there was no such article in scope.
+        """
+        clause, params = _scope_clause(scopes, "scope")
+        row = await (
+            await self._db.execute(f"SELECT id FROM articles WHERE id = ? AND {clause}", (article_id, *params))
+        ).fetchone()
+        if row is None:
+            return None
+        cursor = await self._db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))
+        passage_ids = [r[0] for r in await cursor.fetchall()]
+        async with self._transaction():
+            await self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+            await self._db.execute("DELETE FROM embeddings WHERE text_hash NOT IN (SELECT text_hash FROM passages)")
+        return passage_ids
+
+    async def article(self, article_id: int, scopes: Iterable[str] | None = None) -> tuple[ArticleRow, str] | None:
+        """An article's row and full text, if it exists within scopes."""
+        clause, params = _scope_clause(scopes)
+        row = await (
+            await self._db.execute(
+                f"SELECT {_ARTICLE_COLUMNS}, a.text FROM articles a WHERE a.id = ? AND {clause}", (article_id, *params)
+            )
+        ).fetchone()
+        return (_article(row[:-1]), row[-1]) if row else None
+
+    async def articles(
+        self, scopes: Iterable[str] | None = None, title_like: str | None = None, limit: int | None = None
+    ) -> list[ArticleRow]:
+        """Articles within scopes, newest first, with their passage counts."""
+        clause, params = _scope_clause(scopes)
+        if title_like:
+            clause += " AND a.title LIKE ? ESCAPE '\\'"
+            escaped = title_like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.append(f"%{escaped}%")
+        sql = (
+            f"SELECT {_ARTICLE_COLUMNS}, (SELECT COUNT(*) FROM passages p WHERE p.article_id = a.id) "
+            f"FROM articles a WHERE {clause} ORDER BY a.date IS NULL, a.date DESC, a.id DESC"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        cursor = await self._db.execute(sql, params)
+        return [_article(row) for row in await cursor.fetchall()]
+
+    async def last_added(self, scopes: Iterable[str] | None = None) -> ArticleRow | None:
+        clause, params = _scope_clause(scopes)
+        row = await (
+            await self._db.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE {clause} ORDER BY a.added_at DESC, a.id DESC LIMIT 1",
+                params,
+            )
+        ).fetchone()
+        return _article(row) if row else None
+
+    async def articles_by_id(self, article_ids: Iterable[int]) -> dict[int, ArticleRow]:
+        ids = list(set(article_ids))
+        if not ids:
+            return {}
+        cursor = await self._db.execute(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE a.id IN ({','.join('?' * len(ids))})", ids
+        )
+        return {row[0]: _article(row) for row in await cursor.fetchall()}
+
+    # --- passages ----------------------------------------------------------------
+
+    async def passages(self, passage_ids: Iterable[int] | None = None) -> list[PassageRow]:
+        """Passages with their text (sliced from the article) and scope; all when ids is None."""
+        sql = (
+            "SELECT p.id, p.article_id, p.start, p.end, substr(a.text, p.start + 1, p.end - p.start), a.scope "
+            "FROM passages p JOIN articles a ON a.id = p.article_id"
+        )
+        if passage_ids is None:
+            cursor = await self._db.execute(sql + " ORDER BY p.id")
+            return [PassageRow(*row) for row in await cursor.fetchall()]
+        ids = list(set(passage_ids))
+        rows: list[PassageRow] = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cursor = await self._db.execute(sql + f" WHERE p.id IN ({','.join('?' * len(chunk))})", chunk)
+            rows.extend(PassageRow(*row) for row in await cursor.fetchall())
+        return rows
+
+    async def passage_vectors(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """All passage ids and their stored vectors under model, for rebuilding the index.
+
+        Raises:
+            LookupError: some passage has no vector for this model (re-embed needed).
+        """
+        cursor = await self._db.execute(
+            "SELECT p.id, e.vector FROM passages p LEFT JOIN embeddings e "
+            "ON e.text_hash = p.text_hash AND e.model = ? ORDER BY p.id",
+            (model,),
+        )
+        rows = await cursor.fetchall()
+        missing = sum(1 for _, blob in rows if blob is None)
+        if missing:
+            raise LookupError(f"{missing} passage(s) have no embedding under {model}")
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]) if rows else None
+        return ids, vectors
+
+    async def texts_missing_embedding(self, model: str) -> list[tuple[str, str]]:
+        """(text_hash, passage text) for every passage text without a vector under model."""
+        cursor = await self._db.execute(
+            "SELECT p.text_hash, substr(a.text, p.start + 1, p.end - p.start) FROM passages p "
+            "JOIN articles a ON a.id = p.article_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.text_hash = p.text_hash AND e.model = ?) "
+            "GROUP BY p.text_hash",
+            (model,),
+        )
+        return list(await cursor.fetchall())
+
+    async def _insert_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO embeddings (text_hash, model, vector) VALUES (?, ?, ?)",
+            [(h, model, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
+        )
+
+    async def add_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        async with self._transaction():
+            await self._insert_embeddings(model, vectors)
+
+    async def drop_embeddings_except(self, model: str) -> None:
+        await self._db.execute("DELETE FROM embeddings WHERE model != ?", (model,))
+
+    async def counts(self, scopes: Iterable[str] | None = None) -> tuple[int, int]:
+        """(articles, passages) within scopes."""
+        clause, params = _scope_clause(scopes)
+        (articles,) = await (await self._db.execute(f"SELECT COUNT(*) FROM articles a WHERE {clause}", params)).fetchone()
+        (passages,) = await (
+            await self._db.execute(
+                f"SELECT COUNT(*) FROM passages p JOIN articles a ON a.id = p.article_id WHERE {clause}", params
+            )
+        ).fetchone()
+        return articles, passages
