@@ -57,6 +57,10 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer  # ~10 s import: only when embedding
+        from transformers.utils import logging as transformers_logging
+
+        # A library draws no progress bars on its callers' terminals.
+        transformers_logging.disable_progress_bar()
 
         path = resolve_model_path(name)
         try:

@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,13 +28,13 @@ import numpy as np
 from .answers import Answer, ArticleInfo, Quote
 from .embedding import Embedder, create_embedder
 from .errors import ModelMismatchError, QuestionError
-from .highlight import best_sentence, keyword_coverage
-from .keyword import KeywordIndex
+from .highlight import best_sentence
+from .keyword import KeywordIndex, KeywordScores
 from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
 from .selection import Candidate, fuse, select
 from .settings import Settings, load_settings
-from .store import GLOBAL_SCOPE, ArticleRow, NewPassage, Store
+from .store import GLOBAL_SCOPE, ArticleRow, NewPassage, PassageRow, Store
 from .tokenization import tokenize
 from .vectors import VectorIndex
 
@@ -99,6 +100,19 @@ class ArticleText:
     info: ArticleInfo
     scope: str
     text: str
+
+
+@dataclass
+class _Retrieval:
+    """One question's scored candidates and what quoting them needs."""
+
+    query: np.ndarray
+    tokens: list[str]
+    keyword: KeywordIndex
+    vectors: VectorIndex
+    rows: dict[int, PassageRow]
+    articles: dict[int, ArticleRow]
+    candidates: list[Candidate]
 
 
 def _info(row: ArticleRow) -> ArticleInfo:
@@ -462,6 +476,43 @@ class Engine:
             raise QuestionError(f"That question is {len(question):,} characters long; the limit is {limit:,}.")
         return question
 
+    async def _retrieve(self, question: str, scopes: Iterable[str] | None) -> "_Retrieval | None":
+        """Score the candidate passages for a question (dense and keyword, fused)."""
+        r = self.settings.retrieval
+        keyword = await self._ensure_keyword()
+        vectors = self._vectors
+        if vectors is None or not len(vectors):
+            return None
+        query = (await self._embed([question]))[0]
+        tokens = tokenize(question)
+        allowed = self._allowed_ids(scopes)
+
+        def search() -> tuple[list[tuple[int, float]], KeywordScores]:
+            dense_hits = vectors.search(query, r.candidates, allowed)
+            mask = keyword.mask_for(allowed) if allowed is not None else None
+            return dense_hits, keyword.scores(tokens, mask)
+
+        dense_hits, keyword_scores = await self._run(self._search_pool, search)
+        dense_of = dict(dense_hits)
+        ids = list(dict.fromkeys([pid for pid, _ in dense_hits] + [pid for pid, _ in keyword_scores.top(r.candidates)]))
+        if not ids:
+            return None
+        missing_dense = [pid for pid in ids if pid not in dense_of]
+        if missing_dense:
+            dense_of.update(zip(missing_dense, (vectors.vectors(missing_dense) @ query).tolist()))
+        rows = {p.id: p for p in await self._store.passages(ids)}
+        articles = await self._store.articles_by_id({p.article_id for p in rows.values()})
+        ideal = keyword.ideal_score(tokens) or 1.0
+        candidates = []
+        for pid in ids:
+            if pid not in rows:
+                continue
+            article = articles[rows[pid].article_id]
+            candidate = Candidate(pid, article.id, article.date, dense_of[pid], keyword_scores.of(pid) / ideal)
+            candidate.fused = fuse(candidate.dense, candidate.keyword, r.dense_weight)
+            candidates.append(candidate)
+        return _Retrieval(query, tokens, keyword, vectors, rows, articles, candidates)
+
     async def ask(self, question: str, scopes: Iterable[str] | None = None, k: int | None = None) -> Answer:
         """Answer a question with verbatim quotes from stored articles, or abstain.
 
@@ -479,57 +530,45 @@ class Engine:
         started = time.perf_counter()
         question = self.check_question(question)
         r = self.settings.retrieval
-        k = k or r.top_k
-        keyword = await self._ensure_keyword()
-        if self._vectors is None or not len(self._vectors):
-            return Answer(question, True, (time.perf_counter() - started) * 1000)
-        query = (await self._embed([question]))[0]
-        tokens = tokenize(question)
-        allowed = self._allowed_ids(scopes)
-        vectors = self._vectors
+        found = await self._retrieve(question, scopes)
 
-        def search() -> tuple[list[tuple[int, float]], "object"]:
-            dense_hits = vectors.search(query, r.candidates, allowed)
-            mask = keyword.mask_for(allowed) if allowed is not None else None
-            return dense_hits, keyword.scores(tokens, mask)
+        def answer(**fields) -> Answer:
+            return Answer(question, elapsed_ms=(time.perf_counter() - started) * 1000, **fields)
 
-        dense_hits, keyword_scores = await self._run(self._search_pool, search)
-        ideal = keyword.ideal_score(tokens) or 1.0
-        dense_of = dict(dense_hits)
-        ids = list(dict.fromkeys([pid for pid, _ in dense_hits] + [pid for pid, _ in keyword_scores.top(r.candidates)]))
-        if not ids:
-            return Answer(question, True, (time.perf_counter() - started) * 1000)
-        missing_dense = [pid for pid in ids if pid not in dense_of]
-        if missing_dense:
-            dense_of.update(zip(missing_dense, (vectors.vectors(missing_dense) @ query).tolist()))
-        rows = {p.id: p for p in await self._store.passages(ids)}
-        articles = await self._store.articles_by_id({p.article_id for p in rows.values()})
-        candidates = [
-            Candidate(pid, rows[pid].article_id, articles[rows[pid].article_id].date, dense_of[pid], keyword_scores.of(pid) / ideal)
-            for pid in ids
-            if pid in rows
-        ]
-        for c in candidates:
-            c.fused = fuse(c.dense, c.keyword, r.dense_weight)
-        best = max(candidates, key=lambda c: c.fused)
-        if best.fused < r.abstain_below:
-            closest = list(dict.fromkeys(c.article_id for c in sorted(candidates, key=lambda c: -c.dense)))[:3]
-            return Answer(
-                question, True, (time.perf_counter() - started) * 1000, closest=[_info(articles[a]) for a in closest]
-            )
+        if found is None:
+            return answer(abstained=True)
+        relevant = [c for c in found.candidates if c.fused >= r.abstain_below]
+        if not relevant:
+            nearest = sorted(found.candidates, key=lambda c: -c.dense)
+            closest = list(dict.fromkeys(c.article_id for c in nearest))[:3]
+            return answer(abstained=True, closest=[_info(found.articles[a]) for a in closest])
         chosen = select(
-            [c for c in candidates if c.fused >= r.abstain_below],
-            k,
-            vector_of=lambda pid: vectors.vectors([pid])[0],
+            relevant,
+            k or r.top_k,
+            vector_of=lambda pid: found.vectors.vectors([pid])[0],
             duplicate_similarity=r.duplicate_similarity,
             max_per_article=r.max_per_article,
             recency_tie=r.recency_tie,
         )
-        quotes = await self._quote(chosen, rows, articles, query, tokens, keyword)
-        return Answer(question, False, (time.perf_counter() - started) * 1000, quotes)
+        return answer(abstained=False, answers=await self._quote(chosen, found))
 
-    async def _quote(self, chosen, rows, articles, query, tokens, keyword: KeywordIndex) -> list[Quote]:
+    async def search_articles(self, query: str, scopes: Iterable[str] | None = None, limit: int = 25) -> list[ArticleRow]:
+        """Articles matching a query, best first, ranked by their best passage.
+
+        Unlike `ask`, this never abstains: it is a search, and weak matches still list.
+        """
+        found = await self._retrieve(self.check_question(query), scopes)
+        if found is None:
+            return []
+        best: dict[int, float] = {}
+        for c in found.candidates:
+            best[c.article_id] = max(best.get(c.article_id, 0.0), c.fused)
+        ranked = sorted(best, key=lambda a: -best[a])[:limit]
+        return [found.articles[a] for a in ranked]
+
+    async def _quote(self, chosen: list[Candidate], found: "_Retrieval") -> list[Quote]:
         """Turn chosen passages into quotes, each with its key sentence marked."""
+        rows, articles = found.rows, found.articles
         full_texts = {a: (await self._store.article(a))[1] for a in {rows[c.passage_id].article_id for c in chosen}}
         sentence_lists = []
         for c in chosen:
@@ -544,10 +583,10 @@ class Engine:
             h_start, h_end = best_sentence(
                 spans,
                 sentence_vectors[offset : offset + len(spans)],
-                query,
-                tokens,
+                found.query,
+                found.tokens,
                 text,
-                keyword.idf,
+                found.keyword.idf,
                 self.settings.retrieval.dense_weight,
             )
             offset += len(spans)
@@ -564,6 +603,29 @@ class Engine:
                 )
             )
         return quotes
+
+    # --- what the bot keeps -------------------------------------------------------
+
+    async def record_feedback(self, answer: Answer, user_id: int | str, helpful: bool) -> None:
+        """Store a member's verdict on an answer, with the quotes shown and the user id hashed.
+
+        The hash is keyed by a random salt kept in this store, so ids cannot be
+        recovered by hashing candidate ids.
+        """
+        salt = await self._store.get_meta("feedback_salt")
+        if salt is None:
+            salt = secrets.token_hex(16)
+            await self._store.set_meta("feedback_salt", salt)
+        user_hash = hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()
+        shown = [{"article_id": q.article.id, "start": q.start, "end": q.end} for q in answer.answers]
+        await self._store.add_feedback(answer.question, json.dumps(shown), user_hash, helpful)
+
+    async def get_setting(self, key: str) -> str | None:
+        """A value the application keeps with the data (e.g. the last synced command schema)."""
+        return await self._store.get_meta(f"app:{key}")
+
+    async def set_setting(self, key: str, value: str) -> None:
+        await self._store.set_meta(f"app:{key}", value)
 
     # --- looking up --------------------------------------------------------------
 

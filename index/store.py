@@ -53,6 +53,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (text_hash, model)
     );
     """,
+    """
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        question TEXT NOT NULL,
+        quotes TEXT NOT NULL,
+        user_hash TEXT NOT NULL,
+        helpful INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 )
 
 
@@ -153,6 +163,12 @@ class Store:
         await self._db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
+        )
+
+    async def add_feedback(self, question: str, quotes_json: str, user_hash: str, helpful: bool) -> None:
+        await self._db.execute(
+            "INSERT INTO feedback (question, quotes, user_hash, helpful, created_at) VALUES (?, ?, ?, ?, ?)",
+            (question, quotes_json, user_hash, int(helpful), time.time()),
         )
 
     # --- articles ----------------------------------------------------------------
