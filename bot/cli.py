@@ -114,9 +114,10 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
         return 2
     engine = await _open(args)
     try:
+        question = None if args.questions else engine.check_question(" ".join(args.question))
         await _ingest_bundled_corpus(engine)
         await engine.warm_up()
-        if args.questions:
+        if question is None:
             for _, question, error in _questions_from(args.questions):
                 if error is None:
                     try:
@@ -127,7 +128,7 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
                     out = {"question": None, "error": error}
                 print(json.dumps(out, ensure_ascii=False), flush=True)
             return 0
-        answer = await engine.ask(" ".join(args.question), args.scope, args.k)
+        answer = await engine.ask(question, args.scope, args.k)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         else:

@@ -1,0 +1,98 @@
+"""The `newsdesk` command line, in-process, with the fast hashing embedder."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+from .helpers import write_jsonl
+
+ARTICLE = {
+    "title": "Tram line extended to the airport",
+    "source": "Metro Daily",
+    "date": "2025-02-03",
+    "url": "https://example.org/tram",
+    "text": "The city's tram line now runs all the way to the airport, after the extension opened on Sunday "
+    "with free rides for the first week.\n\nThe new stretch adds four stops and cuts the journey to the "
+    "terminal to twenty minutes from the central station.",
+}
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys):
+    config = tmp_path / "test.toml"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_jsonl(corpus / "seed.jsonl", [ARTICLE])
+    config.write_text(f'[model]\nbackend = "hashing"\n[corpus]\ndir = "{corpus}"\n')
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["--config", str(config), "--data-dir", str(tmp_path / "data"), *args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def test_first_ask_ingests_the_bundled_corpus_and_quotes_it(cli):
+    code, out, err = cli("ask", "how long is the tram journey to the airport terminal?")
+    assert code == 0
+    assert "Ingested 1 article(s)" in err
+    assert "1. Tram line extended to the airport (Metro Daily, 2025-02-03)" in out
+    assert "**The new stretch adds four stops" in out
+    assert "https://example.org/tram" in out
+
+
+def test_ask_json_follows_the_schema(cli):
+    code, out, _ = cli("ask", "--json", "-k", "1", "tram extension airport stops")
+    payload = json.loads(out)
+    assert set(payload) == {"question", "abstained", "elapsed_ms", "answers"}
+    (answer,) = payload["answers"]
+    assert set(answer) == {"quote", "highlight", "score", "start", "end", "article"}
+    assert answer["quote"] == ARTICLE["text"][answer["start"] : answer["end"]]
+    assert answer["highlight"] in answer["quote"]
+    assert answer["article"] == {
+        "id": 1, "title": ARTICLE["title"], "source": "Metro Daily", "date": "2025-02-03",
+        "url": "https://example.org/tram", "origin": "seed.jsonl:1",
+    }
+
+
+def test_questions_file_gives_one_json_line_per_question(cli, tmp_path: Path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "tram stops airport"}\n{"q": "wrong field"}\n{"question": ""}\n')
+    code, out, _ = cli("ask", "--json", "--questions", str(questions))
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 3
+    assert lines[0]["answers"][0]["article"]["title"] == ARTICLE["title"]
+    assert "q.jsonl:2" in lines[1]["error"]
+    assert "empty" in lines[2]["error"]
+
+
+def test_ingest_list_remove_round_trip(cli, tmp_path: Path):
+    feed = write_jsonl(
+        tmp_path / "more.jsonl",
+        [{"title": "Library opens late on Fridays", "text": "The central library will stay open until ten on Fridays."}],
+    )
+    bad = tmp_path / "broken.txt"
+    bad.write_bytes(b"\xff\xfe\x00binary")
+    code, out, err = cli("ingest", str(feed), str(bad))
+    assert code == 1  # a problem was reported
+    assert "1 article(s)" in out
+    assert "broken.txt: binary file" in err
+    code, out, _ = cli("ingest", str(feed))
+    assert "0 article(s)" in out and "1 already stored" in out
+    code, out, _ = cli("articles")
+    assert "Library opens late on Fridays" in out
+    article_id = next(line.split()[0] for line in out.splitlines() if "Library opens" in line)
+    assert cli("remove", article_id)[0] == 0
+    assert "Library opens" not in cli("articles")[1]
+    code, _, err = cli("remove", article_id)
+    assert code == 1 and "No article" in err
+
+
+def test_bad_question_is_a_one_line_error(cli):
+    code, out, err = cli("ask", "   ")
+    assert code == 2 and out == ""
+    assert err.strip() == "newsdesk: Ask a question: the text is empty."
