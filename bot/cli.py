@@ -44,6 +44,12 @@ def _build_parser() -> argparse.ArgumentParser:
     remove.add_argument("article_id", type=int)
 
     commands.add_parser("reembed", help="re-embed every passage with the configured model")
+
+    evaluate = commands.add_parser("eval", help="measure answer quality on a question set (see README)")
+    evaluate.add_argument("dataset", type=Path, help="a folder with corpus/*.txt and questions.jsonl")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument("--limit", type=int, help="only this many questions")
+    evaluate.add_argument("--offset", type=int, default=0, help="skip this many questions first")
     return parser
 
 
@@ -202,12 +208,40 @@ async def _cmd_reembed(args: argparse.Namespace) -> int:
         await engine.close()
 
 
+async def _cmd_eval(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tqdm import tqdm
+
+    from index.evaluation import evaluate, format_report
+
+    if not (args.dataset / "questions.jsonl").is_file() or not (args.dataset / "corpus").is_dir():
+        print(f"newsdesk eval: {args.dataset} has no questions.jsonl and corpus/ folder", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="newsdesk-eval-") as scratch:
+        settings = load_settings(args.config)
+        engine = await Engine.open(args.data_dir or Path(scratch), settings)
+        try:
+            with tqdm(unit="question", desc="evaluating", file=sys.stderr) as bar:
+
+                def advance(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
+                report = await evaluate(engine, args.dataset, offset=args.offset, limit=args.limit, on_question=advance)
+        finally:
+            await engine.close()
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
 COMMANDS = {
     "ask": _cmd_ask,
     "ingest": _cmd_ingest,
     "articles": _cmd_articles,
     "remove": _cmd_remove,
     "reembed": _cmd_reembed,
+    "eval": _cmd_eval,
 }
 
 

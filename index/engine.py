@@ -604,6 +604,28 @@ class Engine:
             )
         return quotes
 
+    # --- baselines, for evaluation and benchmarks ------------------------------------
+
+    async def rank_dense(self, question: str, k: int) -> list[int]:
+        """Passage ids by cosine similarity alone (exact FAISS search), best first."""
+        if self._vectors is None:
+            return []
+        query = (await self._embed([question]))[0]
+        vectors = self._vectors
+        hits = await self._run(self._search_pool, vectors.search, query, k)
+        return [pid for pid, _ in hits]
+
+    async def rank_keyword(self, question: str, k: int) -> list[int]:
+        """Passage ids by BM25 alone, best first."""
+        keyword = await self._ensure_keyword()
+        tokens = tokenize(question)
+        hits = await self._run(self._search_pool, lambda: keyword.scores(tokens).top(k))
+        return [pid for pid, _ in hits]
+
+    async def passages(self, passage_ids: Iterable[int]) -> list[PassageRow]:
+        """Passages by id, with their text and article id."""
+        return await self._store.passages(passage_ids)
+
     # --- what the bot keeps -------------------------------------------------------
 
     async def record_feedback(self, answer: Answer, user_id: int | str, helpful: bool) -> None:

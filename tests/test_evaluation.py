@@ -1,0 +1,79 @@
+"""`newsdesk eval` on a small dataset laid out like ../shared/eval/squad-v1.1-dev."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+DOCS = {
+    "0001.txt": (
+        "Harbour bridge",
+        [
+            "The harbour bridge reopened on Monday after two years of repairs to its steel cables, "
+            "and the first buses crossed it at dawn.",
+            "Engineers repainted the towers in the original green, a colour chosen when the bridge first opened in 1932.",
+        ],
+    ),
+    "0002.txt": (
+        "Orchard harvest",
+        [
+            "Apple growers in the valley picked a record harvest this autumn thanks to a mild spring "
+            "and a dry, warm summer that ripened the fruit early.",
+            "Prices for cider apples fell by a third as a result of the glut, and some growers left fruit on the trees.",
+        ],
+    ),
+}
+QUESTIONS = [
+    ("When did the harbour bridge reopen?", "Monday", "0001.txt"),
+    ("What colour were the bridge towers repainted?", "green", "0001.txt"),
+    ("Why was the apple harvest a record?", "a mild spring", "0002.txt"),
+    ("By how much did cider apple prices fall?", "by a third", "0002.txt"),
+]
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    root = tmp_path / "dataset"
+    (root / "corpus").mkdir(parents=True)
+    with open(root / "questions.jsonl", "w", encoding="utf-8") as out:
+        for name, (title, paragraphs) in DOCS.items():
+            body = "\n\n".join(paragraphs)
+            (root / "corpus" / name).write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+        for question, gold, doc in QUESTIONS:
+            body = "\n\n".join(DOCS[doc][1])
+            record = {"question": question, "answers": [gold], "doc": doc, "answer_start": body.index(gold)}
+            out.write(json.dumps(record) + "\n")
+    return root
+
+
+def test_eval_reports_every_system_side_by_side(dataset: Path, tmp_path: Path, capsys):
+    config = tmp_path / "test.toml"
+    # abstention off: the hashing embedder's scores are not on the real model's scale
+    config.write_text('[model]\nbackend = "hashing"\n[passages]\nmin_chars = 0\n[retrieval]\nabstain_below = 0.0\n')
+    assert main(["--config", str(config), "eval", str(dataset), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["questions"] == 4 and report["passages"] == 4
+    assert set(report["systems"]) == {"newsdesk", "bm25", "dense"}
+    for name, scores in report["systems"].items():
+        assert 0 <= scores["hit@1"] <= scores["hit@5"] <= 1, name
+        assert scores["query_ms_p50"] <= scores["query_ms_p95"]
+    # each question shares its key words with exactly one paragraph: keyword search finds all four
+    assert report["systems"]["bm25"]["hit@1"] == 1.0
+    assert report["systems"]["newsdesk"]["hit@5"] == 1.0
+    assert report["systems"]["bm25"]["quote@1"] is None
+    assert report["abstention"] == {"left_out_abstain_rate": 0.0, "answerable_abstain_rate": 0.0}
+
+
+def test_eval_limit_and_offset_pick_the_questions(dataset: Path, tmp_path: Path, capsys):
+    config = tmp_path / "test.toml"
+    config.write_text('[model]\nbackend = "hashing"\n')
+    assert main(["--config", str(config), "eval", str(dataset), "--json", "--offset", "1", "--limit", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["questions"], report["offset"]) == (2, 1)
+
+
+def test_eval_refuses_a_folder_that_is_not_a_dataset(tmp_path: Path, capsys):
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "questions.jsonl" in capsys.readouterr().err
