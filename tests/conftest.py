@@ -1,0 +1,3 @@
+"""Shared test configuration: re-exports the fixtures of the topic modules."""
+
+from tests.conftest_discord import fail_on_error_logs, fake_discord  # noqa: F401
