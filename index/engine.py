@@ -34,7 +34,7 @@ from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
 from .selection import Candidate, fuse, select
 from .settings import Settings, load_settings
-from .store import GLOBAL_SCOPE, ArticleRow, NewPassage, PassageRow, Store
+from .store import GLOBAL_SCOPE, ArticleRow, NewPassage, NewSentence, PassageRow, Store
 from .tokenization import tokenize
 from .vectors import VectorIndex
 
@@ -324,7 +324,8 @@ class Engine:
         if strict and result.problems:
             return report
         async with self._write_lock:
-            new_articles: list[tuple[ArticleDraft, str, list[NewPassage], list[str]]] = []
+            new_articles: list[tuple[ArticleDraft, str, list[NewPassage]]] = []
+            texts: dict[str, str] = {}
             seen: set[str] = set()
             for draft in result.articles:
                 digest = content_hash(draft.text)
@@ -332,19 +333,13 @@ class Engine:
                     report.duplicates += 1
                     continue
                 seen.add(digest)
-                p = self.settings.passages
-                spans = passage_spans(draft.text, p.max_chars, p.min_chars)
-                texts = [draft.text[s:e] for s, e in spans]
-                passages = [NewPassage(i, s, e, content_hash(t)) for i, ((s, e), t) in enumerate(zip(spans, texts))]
-                new_articles.append((draft, digest, passages, texts))
+                new_articles.append((draft, digest, self._split(draft.text, texts)))
             if not new_articles:
                 return report
-            vectors = await self._vectors_for(
-                [(p.text_hash, t) for _, _, passages, texts in new_articles for p, t in zip(passages, texts)]
-            )
+            vectors = await self._vectors_for(texts)
             added_ids: list[int] = []
             added_vectors: list[np.ndarray] = []
-            for draft, digest, passages, _ in new_articles:
+            for draft, digest, passages in new_articles:
                 stored = await self._store.add_article(
                     scope=scope,
                     content_hash=digest,
@@ -356,7 +351,7 @@ class Engine:
                     url=draft.url,
                     passages=passages,
                     model=self.model_identity,
-                    new_vectors={p.text_hash: vectors[p.text_hash] for p in passages},
+                    new_vectors={h: vectors[h] for p in passages for h in (p.text_hash, *(s.text_hash for s in p.sentences))},
                 )
                 if stored is None:  # another writer stored the same text meanwhile
                     report.duplicates += 1
@@ -371,10 +366,28 @@ class Engine:
                 await self._index_added(added_ids, np.stack(added_vectors))
         return report
 
-    async def _vectors_for(self, hashed_texts: list[tuple[str, str]]) -> dict[str, np.ndarray]:
-        """Vectors for texts: stored ones reused, the rest embedded now."""
-        known = await self._store.known_embeddings((h for h, _ in hashed_texts), self.model_identity)
-        missing = {h: t for h, t in hashed_texts if h not in known}
+    def _split(self, text: str, texts: dict[str, str]) -> list[NewPassage]:
+        """An article's passages and their sentences; every text to embed goes into texts by hash.
+
+        Sentences are embedded at ingest so that marking the key sentence of a quote
+        costs a few dot products at question time, not an encoder call.
+        """
+        p = self.settings.passages
+        passages = []
+        for ordinal, (start, end) in enumerate(passage_spans(text, p.max_chars, p.min_chars)):
+            sentences = []
+            for s_start, s_end in sentence_spans(text, start, end) or [(start, end)]:
+                sentences.append(NewSentence(s_start, s_end, content_hash(text[s_start:s_end])))
+                texts[sentences[-1].text_hash] = text[s_start:s_end]
+            passage = NewPassage(ordinal, start, end, content_hash(text[start:end]), tuple(sentences))
+            texts[passage.text_hash] = text[start:end]
+            passages.append(passage)
+        return passages
+
+    async def _vectors_for(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        """Vectors for texts (by hash): stored ones reused, the rest embedded now."""
+        known = await self._store.known_embeddings(texts, self.model_identity)
+        missing = {h: t for h, t in texts.items() if h not in known}
         if missing:
             fresh = await self._embed(list(missing.values()))
             known.update(zip(missing, fresh))
@@ -569,33 +582,29 @@ class Engine:
     async def _quote(self, chosen: list[Candidate], found: "_Retrieval") -> list[Quote]:
         """Turn chosen passages into quotes, each with its key sentence marked."""
         rows, articles = found.rows, found.articles
-        full_texts = {a: (await self._store.article(a))[1] for a in {rows[c.passage_id].article_id for c in chosen}}
-        sentence_lists = []
+        sentences = await self._store.sentence_vectors([c.passage_id for c in chosen], self.model_identity)
+        quotes = []
         for c in chosen:
             p = rows[c.passage_id]
-            sentence_lists.append(sentence_spans(full_texts[p.article_id], p.start, p.end) or [(p.start, p.end)])
-        flat = [(full_texts[rows[c.passage_id].article_id], s) for c, spans in zip(chosen, sentence_lists) for s in spans]
-        sentence_vectors = await self._embed([text[s:e] for text, (s, e) in flat])
-        quotes, offset = [], 0
-        for c, spans in zip(chosen, sentence_lists):
-            p = rows[c.passage_id]
-            text = full_texts[p.article_id]
-            h_start, h_end = best_sentence(
-                spans,
-                sentence_vectors[offset : offset + len(spans)],
-                found.query,
-                found.tokens,
-                text,
-                found.keyword.idf,
-                self.settings.retrieval.dense_weight,
-            )
-            offset += len(spans)
+            # sentence spans, relative to the passage
+            spans = [(s - p.start, e - p.start) for s, e, _ in sentences[p.id]] or [(0, len(p.text))]
+            h_start, h_end = spans[0]
+            if len(spans) > 1:
+                h_start, h_end = best_sentence(
+                    spans,
+                    np.stack([v for _, _, v in sentences[p.id]]),
+                    found.query,
+                    found.tokens,
+                    p.text,
+                    found.keyword.idf,
+                    self.settings.retrieval.dense_weight,
+                )
             quotes.append(
                 Quote(
-                    quote=text[p.start : p.end],
-                    highlight=text[h_start:h_end],
-                    highlight_start=h_start - p.start,
-                    highlight_end=h_end - p.start,
+                    quote=p.text,
+                    highlight=p.text[h_start:h_end],
+                    highlight_start=h_start,
+                    highlight_end=h_end,
                     score=c.fused,
                     start=p.start,
                     end=p.end,

@@ -46,7 +46,7 @@ class RetrievalSettings:
     duplicate_similarity: float = 0.95
     max_per_article: int = 2
     recency_tie: float = 0.02
-    abstain_below: float = 0.35
+    abstain_below: float = 0.42
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX passages_article ON passages (article_id);
     CREATE INDEX passages_text_hash ON passages (text_hash);
+    CREATE TABLE sentences (
+        passage_id INTEGER NOT NULL REFERENCES passages (id) ON DELETE CASCADE,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        text_hash TEXT NOT NULL
+    );
+    CREATE INDEX sentences_passage ON sentences (passage_id);
+    CREATE INDEX sentences_text_hash ON sentences (text_hash);
     CREATE TABLE embeddings (
         text_hash TEXT NOT NULL,
         model TEXT NOT NULL,
@@ -90,11 +98,19 @@ class PassageRow:
 
 
 @dataclass(frozen=True)
+class NewSentence:
+    start: int
+    end: int
+    text_hash: str
+
+
+@dataclass(frozen=True)
 class NewPassage:
     ordinal: int
     start: int
     end: int
     text_hash: str
+    sentences: tuple[NewSentence, ...]
 
 
 _ARTICLE_COLUMNS = "a.id, a.scope, a.title, a.source, a.date, a.url, a.origin, a.added_at"
@@ -229,6 +245,10 @@ class Store:
                     (article_id, passage.ordinal, passage.start, passage.end, passage.text_hash),
                 )
                 passage_ids.append(cursor.lastrowid)
+                await self._db.executemany(
+                    "INSERT INTO sentences (passage_id, start, end, text_hash) VALUES (?, ?, ?, ?)",
+                    [(cursor.lastrowid, s.start, s.end, s.text_hash) for s in passage.sentences],
+                )
             await self._insert_embeddings(model, new_vectors)
         return article_id, passage_ids
 
@@ -250,7 +270,10 @@ class Store:
         passage_ids = [r[0] for r in await cursor.fetchall()]
         async with self._transaction():
             await self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-            await self._db.execute("DELETE FROM embeddings WHERE text_hash NOT IN (SELECT text_hash FROM passages)")
+            await self._db.execute(
+                "DELETE FROM embeddings WHERE text_hash NOT IN (SELECT text_hash FROM passages) "
+                "AND text_hash NOT IN (SELECT text_hash FROM sentences)"
+            )
         return passage_ids
 
     async def article(self, article_id: int, scopes: Iterable[str] | None = None) -> tuple[ArticleRow, str] | None:
@@ -340,15 +363,34 @@ class Store:
         return ids, vectors
 
     async def texts_missing_embedding(self, model: str) -> list[tuple[str, str]]:
-        """(text_hash, passage text) for every passage text without a vector under model."""
+        """(text_hash, text) for every passage and sentence text without a vector under model."""
+        missing = []
+        for table, join in (("passages", "p.article_id"), ("sentences", "(SELECT article_id FROM passages WHERE id = p.passage_id)")):
+            cursor = await self._db.execute(
+                f"SELECT p.text_hash, substr(a.text, p.start + 1, p.end - p.start) FROM {table} p "
+                f"JOIN articles a ON a.id = {join} "
+                "WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.text_hash = p.text_hash AND e.model = ?) "
+                "GROUP BY p.text_hash",
+                (model,),
+            )
+            missing.extend(await cursor.fetchall())
+        return list(dict(missing).items())
+
+    async def sentence_vectors(self, passage_ids: Iterable[int], model: str) -> dict[int, list[tuple[int, int, np.ndarray]]]:
+        """Each passage's sentences as (start, end, vector), in order."""
+        ids = list(set(passage_ids))
+        found: dict[int, list[tuple[int, int, np.ndarray]]] = {pid: [] for pid in ids}
+        if not ids:
+            return found
         cursor = await self._db.execute(
-            "SELECT p.text_hash, substr(a.text, p.start + 1, p.end - p.start) FROM passages p "
-            "JOIN articles a ON a.id = p.article_id "
-            "WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.text_hash = p.text_hash AND e.model = ?) "
-            "GROUP BY p.text_hash",
-            (model,),
+            "SELECT s.passage_id, s.start, s.end, e.vector FROM sentences s "
+            "JOIN embeddings e ON e.text_hash = s.text_hash AND e.model = ? "
+            f"WHERE s.passage_id IN ({','.join('?' * len(ids))}) ORDER BY s.passage_id, s.start",
+            (model, *ids),
         )
-        return list(await cursor.fetchall())
+        for pid, start, end, blob in await cursor.fetchall():
+            found[pid].append((start, end, np.frombuffer(blob, dtype=np.float32)))
+        return found
 
     async def _insert_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         await self._db.executemany(
