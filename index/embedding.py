@@ -28,6 +28,17 @@ class ModelUnavailableError(RuntimeError):
     """The configured model cannot be loaded here."""
 
 
+HASHING_DIM = 256
+
+
+def model_identity(backend: str, name: str) -> str:
+    """What a store records as "the model that embedded this": backend and model name.
+
+    Known without loading the model, so a mismatch is caught before a slow load.
+    """
+    return f"hashing:{HASHING_DIM}" if backend == "hashing" else f"{backend}:{name}"
+
+
 def resolve_model_path(name: str) -> str:
     """Where sentence-transformers should load `name` from.
 
@@ -68,7 +79,7 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # hub, OS and format errors all mean "not loadable here"
             hint = "" if allow_download else " (downloads are off: set model.allow_download = true to fetch hub models)"
             raise ModelUnavailableError(f"cannot load embedding model {name!r}: {exc}{hint}") from exc
-        self.identity = f"sentence-transformers:{name}"
+        self.identity = model_identity("sentence-transformers", name)
         dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dimension())
         self._batch_size = batch_size
@@ -89,9 +100,9 @@ class HashingEmbedder:
 
     _WORD = re.compile(r"\w+")
 
-    def __init__(self, dim: int = 256):
-        self.dim = dim
-        self.identity = f"hashing:{dim}"
+    def __init__(self):
+        self.dim = HASHING_DIM
+        self.identity = model_identity("hashing", "")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)

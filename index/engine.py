@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .answers import Answer, ArticleInfo, Quote
-from .embedding import Embedder, create_embedder
+from .embedding import Embedder, create_embedder, model_identity
 from .errors import ModelMismatchError, QuestionError
 from .highlight import best_sentence
 from .keyword import KeywordIndex, KeywordScores
@@ -167,13 +167,12 @@ class Engine:
         data_dir = settings.storage.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         m = settings.model
-        identity = f"{m.backend}:{m.name}" if m.backend != "hashing" else "hashing:256"
         store = await Store.open(data_dir / DB_NAME)
         engine = cls(
             settings,
             store,
             lambda: create_embedder(m.backend, m.name, allow_download=m.allow_download, batch_size=m.batch_size),
-            identity,
+            model_identity(m.backend, m.name),
         )
         try:
             await engine._check_model(allow_model_change)
