@@ -559,7 +559,7 @@ class Engine:
             k or r.top_k,
             vector_of=lambda pid: found.vectors.vectors([pid])[0],
             duplicate_similarity=r.duplicate_similarity,
-            max_per_article=r.max_per_article,
+            same_article_penalty=r.same_article_penalty,
             recency_tie=r.recency_tie,
         )
         return answer(abstained=False, answers=await self._quote(chosen, found))

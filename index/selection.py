@@ -3,7 +3,7 @@ spread the quotes over articles, and let the newer article win a tie."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -51,39 +51,42 @@ def select(
     *,
     vector_of: Callable[[int], np.ndarray],
     duplicate_similarity: float,
-    max_per_article: int,
+    same_article_penalty: float,
     recency_tie: float,
 ) -> list[Candidate]:
     """Pick up to k passages to quote, in the order to show them.
+
+    Greedy: each pick is the best remaining candidate after lowering every candidate by
+    `same_article_penalty` for each quote already taken from its article. A second
+    passage of one article thus yields to another article's nearly-as-good passage,
+    but not to a clearly worse one.
 
     Args:
         candidates: scored candidates (fused already set).
         k: how many to return.
         vector_of: a passage's embedding, to spot near-duplicates.
         duplicate_similarity: cosine at or above which a passage repeats a chosen one.
-        max_per_article: cap per article while other articles still have candidates.
+        same_article_penalty: score lost per quote already taken from the same article.
         recency_tie: fused-score gap within which the newer article goes first.
 
     Returns:
         The chosen candidates, best first.
     """
-    ordered = order_by_score_then_recency(candidates, recency_tie)
+    remaining = list(candidates)
     chosen: list[Candidate] = []
     chosen_vectors: list[np.ndarray] = []
     per_article: dict[int, int] = {}
-    held_back: list[Candidate] = []
-    for candidate in ordered:
-        if len(chosen) == k:
-            break
-        vector = vector_of(candidate.passage_id)
+    while remaining and len(chosen) < k:
+        adjusted = [
+            replace(c, fused=c.fused - same_article_penalty * per_article.get(c.article_id, 0)) for c in remaining
+        ]
+        best = order_by_score_then_recency(adjusted, recency_tie)[0]
+        pick = next(c for c in remaining if c.passage_id == best.passage_id)
+        remaining.remove(pick)
+        vector = vector_of(pick.passage_id)
         if any(float(vector @ other) >= duplicate_similarity for other in chosen_vectors):
             continue
-        if per_article.get(candidate.article_id, 0) >= max_per_article:
-            held_back.append(candidate)
-            continue
-        chosen.append(candidate)
+        chosen.append(pick)
         chosen_vectors.append(vector)
-        per_article[candidate.article_id] = per_article.get(candidate.article_id, 0) + 1
-    # Fewer articles than quotes asked for: fill up from the same articles after all.
-    chosen.extend(held_back[: k - len(chosen)])
+        per_article[pick.article_id] = per_article.get(pick.article_id, 0) + 1
     return chosen

@@ -44,7 +44,7 @@ class RetrievalSettings:
     candidates: int = 50
     dense_weight: float = 0.6
     duplicate_similarity: float = 0.95
-    max_per_article: int = 2
+    same_article_penalty: float = 0.05
     recency_tie: float = 0.02
     abstain_below: float = 0.42
 
