@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .answers import Answer, ArticleInfo, Quote
-from .embedding import Embedder, create_embedder, model_identity
+from .embedding import Embedder, create_embedder, create_query_encoder, model_identity
 from .errors import ModelMismatchError, QuestionError
 from .highlight import best_sentence
 from .keyword import KeywordIndex, KeywordScores
@@ -122,11 +122,20 @@ def _info(row: ArticleRow) -> ArticleInfo:
 class Engine:
     """Ingest, store, retrieve and quote. Create with `await Engine.open(...)`."""
 
-    def __init__(self, settings: Settings, store: Store, embedder_factory: Callable[[], Embedder], identity: str):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        embedder_factory: Callable[[], Embedder],
+        query_encoder_factory: Callable[[], Embedder],
+        identity: str,
+    ):
         self.settings = settings
         self._store = store
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
+        self._query_encoder_factory = query_encoder_factory
+        self._query_encoder: Embedder | None = None
         self.model_identity = identity
         self._data_dir = settings.storage.data_dir
         self._vectors: VectorIndex | None = None
@@ -168,10 +177,12 @@ class Engine:
         data_dir.mkdir(parents=True, exist_ok=True)
         m = settings.model
         store = await Store.open(data_dir / DB_NAME)
+        options = {"allow_download": m.allow_download, "batch_size": m.batch_size}
         engine = cls(
             settings,
             store,
-            lambda: create_embedder(m.backend, m.name, allow_download=m.allow_download, batch_size=m.batch_size),
+            lambda: create_embedder(m.backend, m.name, **options),
+            lambda: create_query_encoder(m.backend, m.name, m.query_onnx, **options),
             model_identity(m.backend, m.name),
         )
         try:
@@ -214,13 +225,22 @@ class Engine:
             self._embedder = self._embedder_factory()
         return self._embedder
 
+    def _loaded_query_encoder(self) -> Embedder:
+        if self._query_encoder is None:
+            self._query_encoder = self._query_encoder_factory()
+        return self._query_encoder
+
     async def warm_up(self) -> None:
-        """Load the model and build the keyword index now rather than on the first question."""
-        await self._run(self._encoder_pool, self._loaded_embedder)
+        """Load the question encoder and build the keyword index now, not on the first question."""
+        await self._run(self._encoder_pool, self._loaded_query_encoder)
         await self._ensure_keyword()
 
     async def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed passage and sentence texts with the configured model."""
         return await self._run(self._encoder_pool, lambda: self._loaded_embedder().encode(texts))
+
+    async def _embed_question(self, question: str) -> np.ndarray:
+        return (await self._run(self._encoder_pool, lambda: self._loaded_query_encoder().encode([question])))[0]
 
     @property
     def _index_path(self) -> Path:
@@ -495,7 +515,7 @@ class Engine:
         vectors = self._vectors
         if vectors is None or not len(vectors):
             return None
-        query = (await self._embed([question]))[0]
+        query = await self._embed_question(question)
         tokens = tokenize(question)
         allowed = self._allowed_ids(scopes)
 
@@ -618,7 +638,7 @@ class Engine:
         """Passage ids by cosine similarity alone (exact FAISS search), best first."""
         if self._vectors is None:
             return []
-        query = (await self._embed([question]))[0]
+        query = await self._embed_question(question)
         vectors = self._vectors
         hits = await self._run(self._search_pool, vectors.search, query, k)
         return [pid for pid, _ in hits]

