@@ -1,4 +1,4 @@
-"""The `newsdesk` command line: ask, ingest, list, remove and re-embed in the terminal."""
+"""The `newsdesk` command line: ask, ingest, list, remove and re-embed in the terminal; run the Discord bot."""
 
 from __future__ import annotations
 
@@ -50,6 +50,12 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.add_argument("--limit", type=int, help="only this many questions")
     evaluate.add_argument("--offset", type=int, default=0, help="skip this many questions first")
+
+    run = commands.add_parser("run", help="run the Discord bot (token: DISCORD_TOKEN, or a .env file)")
+    run.add_argument("--shards", type=int, metavar="N", help="how many shards (default: as many as Discord recommends)")
+
+    sync = commands.add_parser("sync", help="upload the bot's slash commands to Discord")
+    sync.add_argument("--guild", type=int, metavar="ID", help="to this server only, where they appear at once")
     return parser
 
 
@@ -235,6 +241,62 @@ async def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _discord_token() -> str | None:
+    """DISCORD_TOKEN from the environment, else from a .env file here or in a folder above."""
+    from dotenv import find_dotenv, load_dotenv
+
+    load_dotenv(find_dotenv(usecwd=True))
+    return os.environ.get("DISCORD_TOKEN") or None
+
+
+async def _with_bot(args: argparse.Namespace, work, **options) -> int:
+    """Build the bot and run `await work(bot, token)`; token or network trouble is one line, not a traceback.
+
+    The token is never printed or logged.
+    """
+    import aiohttp
+    import discord
+
+    from bot.discord import NewsdeskBot, redirect_discord
+
+    token = _discord_token()
+    if token is None:
+        print("newsdesk: no Discord token: set DISCORD_TOKEN in the environment or in a .env file.", file=sys.stderr)
+        return 2
+    settings = load_settings(args.config)
+    bot = NewsdeskBot(settings.with_data_dir(args.data_dir) if args.data_dir else settings, **options)
+    redirect_discord(bot.config)
+    try:
+        async with bot:
+            await work(bot, token)
+    except discord.LoginFailure:
+        print(
+            "newsdesk: Discord rejected the token in DISCORD_TOKEN; copy a fresh one from the Bot page "
+            "of your application in the Discord Developer Portal.",
+            file=sys.stderr,
+        )
+        return 1
+    except (aiohttp.ClientConnectionError, discord.GatewayNotFound) as exc:
+        print(f"newsdesk: cannot reach Discord ({exc.__class__.__name__}: {exc}).", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _cmd_run(args: argparse.Namespace) -> int:
+    return await _with_bot(args, lambda bot, token: bot.start(token), shard_count=args.shards)
+
+
+async def _cmd_sync(args: argparse.Namespace) -> int:
+    import discord
+
+    async def sync(bot, token: str) -> None:
+        await bot.login(token)  # REST only: syncing needs no gateway connection
+        count = await bot.sync_commands(discord.Object(args.guild) if args.guild else None)
+        print(f"Synced {count} command(s) " + (f"to server {args.guild}." if args.guild else "globally."))
+
+    return await _with_bot(args, sync, serve=False)
+
+
 COMMANDS = {
     "ask": _cmd_ask,
     "ingest": _cmd_ingest,
@@ -242,12 +304,16 @@ COMMANDS = {
     "remove": _cmd_remove,
     "reembed": _cmd_reembed,
     "eval": _cmd_eval,
+    "run": _cmd_run,
+    "sync": _cmd_sync,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The bot is a service: it reports connecting, syncing and corpus scans unless asked to be quiet.
+    verbose = args.verbose or args.command == "run"
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # The model's loaders draw progress bars on stderr; the terminal answer needs none of them.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

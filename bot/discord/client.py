@@ -1,0 +1,119 @@
+"""The Discord client: a thin adapter that turns events into engine calls and answers into messages.
+
+Shaped like RoboDanny: a `commands.Bot` subclass whose `setup_hook` opens the engine and
+loads one Cog per concern; the command tree has one error handler for every command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from index import Engine, Settings
+
+from .config import DiscordConfig
+from .replies import NO_MENTIONS, report
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (
+    "bot.discord.cogs.asking",
+    "bot.discord.cogs.lookup",
+    "bot.discord.cogs.corpus",
+    "bot.discord.cogs.help",
+)
+
+
+class NewsdeskTree(app_commands.CommandTree):
+    """The command tree: any command's error is explained to the member privately, and faults logged."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await report(interaction, error)
+
+
+class NewsdeskBot(commands.AutoShardedBot):
+    """The newsdesk bot. Auto-sharded: one shard until Discord recommends more, or `shard_count`.
+
+    Args:
+        settings: the engine's settings; `settings.extra["discord"]` configures the bot.
+        serve: False for `newsdesk sync`, which needs the commands but not the model,
+            the corpus scan or an automatic sync.
+        **options: passed to `commands.AutoShardedBot` (`shard_count`, `guild_ready_timeout`, ...).
+    """
+
+    engine: Engine
+
+    def __init__(self, settings: Settings, *, serve: bool = True, **options) -> None:
+        # The bot never joins voice; without this discord.py warns at every start that it cannot.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        # Guild and DM messages reach the bot when they mention it or are DMs, with their
+        # text, without the privileged message-content intent.
+        intents = discord.Intents.none()
+        intents.guilds = intents.guild_messages = intents.dm_messages = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            tree_cls=NewsdeskTree,
+            **options,
+        )
+        self.engine_settings = settings
+        self.config = DiscordConfig.from_settings(settings)
+        self.serve = serve
+
+    async def setup_hook(self) -> None:
+        self.engine = await Engine.open(settings=self.engine_settings)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self.serve:
+            await self.engine.warm_up()  # load the model now, not on the first question
+            await self.sync_commands_if_changed()
+
+    async def close(self) -> None:
+        await super().close()
+        engine = self.__dict__.pop("engine", None)  # close() may run twice; the engine closes once
+        if engine is not None:
+            await engine.close()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: questions in messages are the asking cog's listener's job."""
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s (%s) to %d server(s)", self.user, self.application_id, len(self.guilds))
+
+    # --- command sync ----------------------------------------------------------------
+
+    def command_schema_hash(self) -> str:
+        """A digest of the global commands as Discord would receive them."""
+        schema = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        return hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def _schema_key(self) -> str:
+        # Per application: the same data folder may serve a test bot and the real one.
+        return f"discord.command_schema.{self.application_id}"
+
+    async def sync_commands(self, guild: discord.abc.Snowflake | None = None) -> int:
+        """Upload the commands globally, or to one server (copies of the global ones, visible at once).
+
+        Returns:
+            How many commands Discord now has there.
+        """
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        synced = await self.tree.sync(guild=guild)
+        if guild is None:
+            await self.engine.set_setting(self._schema_key, self.command_schema_hash())
+        log.info("synced %d command(s) %s", len(synced), f"to server {guild.id}" if guild else "globally")
+        return len(synced)
+
+    async def sync_commands_if_changed(self) -> None:
+        """Sync globally only if the commands changed since the last sync (Discord rate-limits syncs)."""
+        if await self.engine.get_setting(self._schema_key) != self.command_schema_hash():
+            await self.sync_commands()

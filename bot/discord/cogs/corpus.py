@@ -1,0 +1,144 @@
+"""The corpus: admins add and remove their server's articles; corpus/ on the host is re-scanned.
+
+Only members with Manage Server, or the role named by `admin_role`, may use /corpus.
+`default_permissions` only hides the commands from others in Discord's client (and server
+admins can change it), so the same rule is checked again on every call.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+from discord.utils import escape_markdown
+
+from ..articles import article_choices, find_article, own_scope, scopes_for
+from ..client import NewsdeskBot
+from ..embeds import article_line, listing_pages, refused_line, stats_embed, upload_embed, upload_line
+from ..replies import NO_MENTIONS, MemberError, send
+from ..views import Paginator
+
+log = logging.getLogger(__name__)
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Corpus(commands.GroupCog, group_name="corpus", group_description="This server's articles (admins)"):
+    def __init__(self, bot: NewsdeskBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        if self.bot.config.corpus_scan_seconds > 0:
+            self.scan.change_interval(seconds=self.bot.config.corpus_scan_seconds)
+            self.scan.start()
+
+    async def cog_unload(self) -> None:
+        self.scan.cancel()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        role = self.bot.config.admin_role
+        has_role = isinstance(interaction.user, discord.Member) and any(r.name == role for r in interaction.user.roles)
+        if not (interaction.permissions.manage_guild or has_role):
+            raise MemberError(
+                f"Only members with the Manage Server permission or the “{role}” role can change the articles."
+            )
+        return True
+
+    # --- the commands ------------------------------------------------------------------
+
+    @app_commands.command(description="Add articles from files (.txt, .md, .html, .jsonl)")
+    @app_commands.describe(file="A file of articles", file2="Another file", file3="Another file")
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        file: discord.Attachment,
+        file2: discord.Attachment | None = None,
+        file3: discord.Attachment | None = None,
+    ) -> None:
+        files = [f for f in (file, file2, file3) if f is not None]
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        lines = []
+        for number, attachment in enumerate(files, start=1):
+            progress = f"Reading {escape_markdown(attachment.filename)} ({number}/{len(files)})…"
+            await interaction.edit_original_response(
+                content="\n".join([*lines, progress]), allowed_mentions=NO_MENTIONS
+            )
+            lines.append(await self._ingest(attachment, own_scope(interaction.guild_id)))
+        await interaction.edit_original_response(content=None, embed=upload_embed(lines), allowed_mentions=NO_MENTIONS)
+
+    async def _ingest(self, attachment: discord.Attachment, scope: str) -> str:
+        """Download and ingest one attachment; the line that reports what happened."""
+        limit = self.bot.engine.settings.corpus.max_file_bytes
+        if attachment.size > limit:
+            return refused_line(attachment.filename, f"it is {attachment.size:,} bytes, over the {limit:,}-byte limit.")
+        try:
+            data = await attachment.read()
+        except discord.HTTPException as error:
+            reason = f"it could not be downloaded from Discord ({error.status}); try again."
+            return refused_line(attachment.filename, reason)
+        report = await self.bot.engine.ingest_document(data, attachment.filename, scope)
+        return upload_line(report)
+
+    @app_commands.command(description="Remove one of this server's articles")
+    @app_commands.describe(article="Start typing a title and pick the article")
+    async def remove(self, interaction: discord.Interaction, article: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        scope = [own_scope(interaction.guild_id)]  # the bundled articles are not a server's to remove
+        found = await find_article(self.bot.engine, scope, article)
+        if found is None or not await self.bot.engine.remove(found.info.id, scope):
+            refusal = "None of this server's uploaded articles matches that; pick one of the suggestions."
+            await send(interaction, content=refusal, ephemeral=True)
+            return
+        await send(interaction, content=f"Removed {article_line(found.info)}.", ephemeral=True)
+
+    @remove.autocomplete("article")
+    async def remove_choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return await article_choices(self.bot.engine, [own_scope(interaction.guild_id)], typed)
+
+    @app_commands.command(name="list", description="List the articles this server can search")
+    async def list_articles(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        own = own_scope(interaction.guild_id)
+        rows = await self.bot.engine.articles(scopes_for(interaction.guild_id))
+        lines = [f"`{row.id}` {article_line(row)}{' · *uploaded here*' if row.scope == own else ''}" for row in rows]
+        if not lines:
+            await send(interaction, content="There are no articles yet: add some with /corpus add.", ephemeral=True)
+            return
+        await Paginator.show(interaction, listing_pages(f"{len(rows)} article(s)", lines), ephemeral=True)
+
+    @app_commands.command(description="Articles, passages, index size and the last article added")
+    async def stats(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        visible = await self.bot.engine.stats(scopes_for(interaction.guild_id))
+        own = await self.bot.engine.stats([own_scope(interaction.guild_id)])
+        await send(interaction, embed=stats_embed(visible, own.articles), ephemeral=True)
+
+    # --- corpus/ on the host -----------------------------------------------------------
+
+    @tasks.loop(seconds=60)
+    async def scan(self) -> None:
+        """Ingest files added to or changed in corpus/ (a cheap listing when nothing changed)."""
+        folder = self.bot.engine.settings.corpus.dir
+        if not folder.is_dir():
+            return
+        try:
+            report = await self.bot.engine.ingest_folder_if_changed(folder)
+        except Exception:  # keep scanning: the next pass may succeed
+            log.exception("scanning %s failed", folder)
+            return
+        if report is not None:
+            log.info("corpus scan: %d article(s) added from %s", report.articles_added, folder)
+            for problem in report.problems:
+                log.warning("corpus scan skipped %s", problem)
+
+    @scan.before_loop
+    async def _before_scan(self) -> None:
+        await self.bot.wait_until_ready()
+
+
+async def setup(bot: NewsdeskBot) -> None:
+    await bot.add_cog(Corpus(bot))

@@ -1,0 +1,64 @@
+"""Sending to members, and what to tell them when something goes wrong.
+
+Every message the bot sends carries `AllowedMentions.none()`: answers quote third-party
+text, and a passage containing `@everyone` or `<@id>` must ping nobody. The bot also sets
+it as its default, but each send names it too so no path depends on a merge rule.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from index import NewsdeskError
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+SORRY = "Something went wrong on my side; it has been logged. Please try again later."
+
+
+class MemberError(app_commands.AppCommandError):
+    """A refusal whose text is meant for the member (a failed check, a bad argument)."""
+
+
+async def send(interaction: discord.Interaction, *, ephemeral: bool = False, **fields) -> discord.Message | None:
+    """Answer an interaction: as its response, or as a follow-up once it was responded to or deferred.
+
+    Returns:
+        The message sent, so a view can remove its buttons when it times out.
+    """
+    if interaction.response.is_done():
+        return await interaction.followup.send(ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, wait=True, **fields)
+    callback = await interaction.response.send_message(ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, **fields)
+    return callback.resource if isinstance(callback.resource, discord.Message) else None
+
+
+def explain(error: BaseException, where: str) -> str:
+    """The sentence to show a member for an error; faults of ours are logged (with `where`) and get an apology."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"You're asking quickly: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.CommandNotFound):  # Discord has not caught up with a sync yet
+        return "That command has changed; Discord updates its list within a few minutes."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "That command works only in a server."
+    if isinstance(error, (MemberError, NewsdeskError)):
+        return str(error)  # written for the member
+    log.error("unexpected error in %s", where, exc_info=error)
+    return SORRY
+
+
+async def report(interaction: discord.Interaction, error: BaseException) -> None:
+    """Tell the member privately what went wrong (the tree's and every view's error handler)."""
+    command = interaction.command
+    where = f"/{command.qualified_name}" if command else f"component {(interaction.data or {}).get('custom_id')}"
+    try:
+        await send(interaction, content=explain(error, where), ephemeral=True)
+    except (discord.HTTPException, aiohttp.ClientError):
+        log.warning("could not tell a member about an error in %s", where, exc_info=True)

@@ -1,0 +1,216 @@
+"""Fixtures and helpers for the bot's end-to-end tests: the real NewsdeskBot and the real engine
+(fast hashing embedder) on a small corpus, against the loopback fake Discord.
+
+Test modules import the fixtures they use from here (conftest.py re-exports only the
+fake's), and mark themselves with ``pytest.mark.usefixtures("fail_on_error_logs",
+"nobody_pinged")``: no ERROR may be logged, and no message may parse mentions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.discord import NewsdeskBot
+from index import GLOBAL_SCOPE, Engine, Settings, load_settings
+from index.engine import DB_NAME
+from tests.conftest_discord import run_bot
+from tests.fake_discord import FakeDiscord, FakeGuild, RecordedRequest, SentInteraction
+from tests.helpers import hashing_settings
+
+BRIDGE = {
+    "title": "Harbour bridge reopens",
+    "date": "2024-03-01",
+    "source": "Coast Gazette",
+    "url": "https://example.org/bridge",
+    "text": "The harbour bridge reopened on Monday after two years of repairs to its steel cables, "
+    "and the first buses crossed it at dawn.\n\n"
+    "Engineers replaced every cable of the harbour bridge and repainted its towers in the original green, "
+    "a colour chosen when the bridge first opened.",
+}
+ORCHARD = {
+    "title": "Orchard harvest record",
+    "date": "2024-09-10",
+    "source": "Valley Times",
+    "text": "Apple growers in the valley picked a record harvest this autumn thanks to a mild spring "
+    "and a dry, warm summer that ripened the fruit early.\n\n"
+    "Prices for cider apples fell as a result of the glut, and some growers left fruit on the trees.",
+}
+# Third-party text can contain mentions; quoting it must ping nobody.
+FERRY = {
+    "title": "Ferry timetable notice",
+    "date": "2024-05-02",
+    "source": "Island Post",
+    "text": "The ferry operator posted a notice to @everyone in the island chat saying the winter ferry "
+    "timetable starts on Friday, and thanked <@123456789012345678> for the new ferry timetable design.",
+}
+ARTICLES = [BRIDGE, ORCHARD, FERRY]
+
+MANAGE_GUILD = 1 << 5
+EPHEMERAL = 64
+
+
+def bot_settings(tmp_path: Path, **discord: Any) -> Settings:
+    """Hashing-embedder settings in tmp_path, with an empty corpus folder and `[discord]` overrides.
+
+    By default the periodic corpus scan is off and the ask cooldown is generous, so
+    tests that do not test them are not affected by them.
+    """
+    settings = hashing_settings(tmp_path / "data")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    table = {**load_settings().extra["discord"], "corpus_scan_seconds": 0, "ask_rate": 1000, **discord}
+    return replace(settings, corpus=replace(settings.corpus, dir=corpus), extra={**settings.extra, "discord": table})
+
+
+async def seed(settings: Settings, records: Iterable[dict], scope: str = GLOBAL_SCOPE) -> None:
+    """Store articles before the bot starts, as `newsdesk ingest` would."""
+    data = "".join(json.dumps(record) + "\n" for record in records).encode()
+    engine = await Engine.open(settings=settings)
+    try:
+        report = await engine.ingest_document(data, "seed.jsonl", scope)
+        assert not report.problems, report.problems
+    finally:
+        await engine.close()
+
+
+def make_bot(settings: Settings, **options: Any) -> NewsdeskBot:
+    return NewsdeskBot(settings, guild_ready_timeout=0.05, **options)
+
+
+# Names discord.py gives the tasks that run command, component and event handlers.
+_HANDLER_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch-", "discord.py: ")
+
+
+async def settle(timeout: float = 10.0) -> None:
+    """Wait until the bot's command, component and event handlers have all finished.
+
+    The fake counts a request as answered before its response has reached discord.py, so
+    a test that closes the bot right after seeing the last request would cut a handler
+    off mid-request (and fail on the error that logs).
+    """
+    async with asyncio.timeout(timeout):
+        while pending := [
+            task
+            for task in asyncio.all_tasks()
+            if task is not asyncio.current_task() and not task.done() and task.get_name().startswith(_HANDLER_TASKS)
+        ]:
+            await asyncio.wait(pending)
+
+
+@asynccontextmanager
+async def serve(bot: NewsdeskBot) -> AsyncIterator[NewsdeskBot]:
+    """`run_bot`, letting the bot finish what it is doing before it is closed."""
+    async with run_bot(bot):
+        yield bot
+        await settle()
+
+
+def db_rows(settings: Settings, sql: str, *params: Any) -> list[tuple]:
+    """Read the bot's database directly, as an operator would."""
+    with sqlite3.connect(settings.storage.data_dir / DB_NAME) as db:
+        return db.execute(sql, params).fetchall()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return bot_settings(tmp_path)
+
+
+@pytest.fixture
+def guild(fake_discord: FakeDiscord) -> FakeGuild:
+    return fake_discord.add_guild(name="News", channels=["general", "world"])
+
+
+@pytest.fixture
+async def newsdesk(fake_discord: FakeDiscord, guild: FakeGuild, settings: Settings) -> AsyncIterator[NewsdeskBot]:
+    """The bot, connected and ready, with ARTICLES in the global corpus and one guild."""
+    await seed(settings, ARTICLES)
+    async with serve(make_bot(settings)) as bot:
+        yield bot
+
+
+# --- reading what the bot sent -------------------------------------------------------------
+
+
+def body(request: RecordedRequest) -> dict[str, Any]:
+    """The message a request carries: a follow-up's or edit's JSON, or an interaction callback's data."""
+    if request.path.endswith("/callback"):
+        return request.json.get("data") or {}
+    return request.json or {}
+
+
+async def reply(fake: FakeDiscord, sent: SentInteraction) -> RecordedRequest:
+    """The bot's answer to an interaction: a message callback (4), page turn (7), or its first follow-up."""
+
+    def answers(request: RecordedRequest) -> bool:
+        if request.status != 200:
+            return False
+        if request.path == sent.callback_path:
+            return request.json["type"] in (4, 7)
+        return request.method == "POST" and request.path == sent.followup_path
+
+    return await fake.wait_for_request(answers)
+
+
+async def command(fake: FakeDiscord, name: str, options: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Send a slash command (options and keywords as for `send_interaction`); the message it was answered with."""
+    return body(await reply(fake, await fake.send_interaction(name, options, **kwargs)))
+
+
+def components(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The buttons and menus of a message, out of their action rows."""
+    return [component for row in message.get("components", []) for component in row["components"]]
+
+
+def component(message: dict[str, Any], label: str) -> dict[str, Any]:
+    """The button labelled `label`, or the menu whose placeholder it is."""
+    for item in components(message):
+        if label in (item.get("label"), item.get("placeholder")):
+            return item
+    raise AssertionError(f"no component {label!r} in {components(message)}")
+
+
+def message_id(request: RecordedRequest) -> int:
+    """The id of the message a follow-up or message callback created."""
+    created = request.response["resource"]["message"] if request.path.endswith("/callback") else request.response
+    return int(created["id"])
+
+
+def unquote(markdown: str) -> str:
+    """The text of a block quote the bot rendered: without quote and bold markers and escapes."""
+    text = "\n".join(line.removeprefix("> ") for line in markdown.split("\n"))
+    return re.sub(r"\\(.)", r"\1", text.replace("**", ""))
+
+
+def assert_nobody_pinged(fake: FakeDiscord) -> int:
+    """Every message the bot sent, edited or answered with parses no mentions at all.
+
+    Returns:
+        How many messages were checked.
+    """
+    sent = [r for r in fake.requests if r.method in ("POST", "PATCH") and {"content", "embeds"} & set(body(r))]
+    for request in sent:
+        assert no_pings(body(request)), (request.method, request.path, body(request))
+    return len(sent)
+
+
+@pytest.fixture
+def nobody_pinged(fake_discord: FakeDiscord) -> Iterator[None]:
+    """After the test, check that no message the bot sent could have pinged anyone."""
+    yield
+    assert_nobody_pinged(fake_discord)
+
+
+def no_pings(message: dict[str, Any]) -> bool:
+    """The message parses no mentions (replies also say `replied_user: false`)."""
+    return message.get("allowed_mentions") in ({"parse": []}, {"parse": [], "replied_user": False})
