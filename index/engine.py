@@ -267,6 +267,8 @@ class Engine:
             if self._index_path.exists():
                 self._index_path.unlink()
             return None
+        if dim is None:
+            await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
         index = VectorIndex(dim or matrix.shape[1])
         index.add(ids, matrix)
         await self._run(self._search_pool, index.save, self._index_path)
@@ -356,6 +358,9 @@ class Engine:
             if not new_articles:
                 return report
             vectors = await self._vectors_for(texts)
+            if await self._store.get_meta("embedding_dim") is None:
+                # recorded before any article commits, so a crash can never leave it unset
+                await self._store.set_meta("embedding_dim", str(len(next(iter(vectors.values())))))
             added_ids: list[int] = []
             added_vectors: list[np.ndarray] = []
             for draft, digest, passages in new_articles:
@@ -416,7 +421,6 @@ class Engine:
         self._allowed_cache.clear()
         self._keyword = None
         if self._vectors is None:
-            await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
             self._vectors = VectorIndex(matrix.shape[1])
         vectors = self._vectors
 

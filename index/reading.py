@@ -25,6 +25,11 @@ _DERIVED_TITLE_CHARS = 90
 _ISO_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 # Control characters other than tab, newline and carriage return mark a binary file.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# In a file name shown to a user, line breaks too would let the uploader write extra lines.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAME_MAX_CHARS = 120
+# Front matter is a few lines of metadata; a larger block is not an article's header.
+_FRONT_MATTER_MAX_CHARS = 16_000
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,12 @@ def read_path(path: Path, limits: ReadLimits) -> ReadResult:
     return read_document(data, name, limits)
 
 
+def display_name(name: str) -> str:
+    """A file name fit for a one-line message: control characters and line breaks replaced, length capped."""
+    shown = _UNPRINTABLE.sub("?", name)
+    return shown if len(shown) <= _NAME_MAX_CHARS else shown[: _NAME_MAX_CHARS - 1] + "…"
+
+
 def read_document(data: bytes, name: str, limits: ReadLimits) -> ReadResult:
     """Parse the bytes of one file (from disk or an upload) into articles.
 
@@ -104,6 +115,7 @@ def read_document(data: bytes, name: str, limits: ReadLimits) -> ReadResult:
     Returns:
         The articles found and the problems met.
     """
+    name = display_name(name)
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         return _refused(name, f"unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED_SUFFIXES)}")
@@ -121,6 +133,8 @@ def read_document(data: bytes, name: str, limits: ReadLimits) -> ReadResult:
     if _CONTROL.search(text):
         return _refused(name, "binary file (contains control characters), not text")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():  # white space beyond ASCII (no-break spaces, ideographic spaces)
+        return _refused(name, "empty file")
     parse = {".txt": _parse_txt, ".md": _parse_md, ".markdown": _parse_md, ".jsonl": _parse_jsonl}.get(suffix, _parse_html)
     result = parse(text, name)
     too_long = [a for a in result.articles if len(a.text) > limits.max_article_chars]
@@ -197,11 +211,25 @@ def _parse_txt(text: str, name: str) -> ReadResult:
 
 def _parse_md(text: str, name: str) -> ReadResult:
     import frontmatter  # imported here: only markdown files need it
+    import yaml
 
+    class PurePythonYAML(frontmatter.YAMLHandler):
+        # PyYAML's C loader recurses without limit and can overflow the C stack on deeply
+        # nested input; the pure-Python loader raises RecursionError instead.
+        def load(self, fm: str, **kwargs):
+            return yaml.load(fm, Loader=yaml.SafeLoader)
+
+    head = text[: _FRONT_MATTER_MAX_CHARS + 8]
+    if text.startswith("---") and "\n---" not in head[3:]:
+        return _refused(name, f"front matter over {_FRONT_MATTER_MAX_CHARS:,} characters, or not closed by ---")
     try:
-        post = frontmatter.loads(text)
+        post = frontmatter.loads(text, handler=PurePythonYAML())
+    except RecursionError:
+        return _refused(name, "front matter nested too deeply")
     except Exception as exc:  # the YAML parser's many error types all mean the same here
         return _refused(name, f"front matter is not valid YAML ({str(exc).splitlines()[0]})")
+    if not isinstance(post.metadata, dict):
+        return _refused(name, "front matter must be a YAML mapping (title: ..., date: ...)")
     body = post.content.strip()
     if not body:
         return _refused(name, "no article text after the front matter")
@@ -248,6 +276,9 @@ def _parse_jsonl(text: str, name: str) -> ReadResult:
         except json.JSONDecodeError as exc:
             result.problems.append(ReadProblem(origin, f"not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except RecursionError:
+            result.problems.append(ReadProblem(origin, "JSON nested too deeply"))
+            continue
         if not isinstance(record, dict):
             result.problems.append(ReadProblem(origin, "each line must be a JSON object with a \"text\" field"))
             continue
@@ -272,6 +303,17 @@ def _article_from_fields(fields: dict, body: str, origin: str, default_date: str
         if value is not None and not isinstance(value, str):
             raise ValueError(f"\"{key}\" must be a string, not {type(value).__name__}")
         values[key] = value.strip() if value and value.strip() else None
+    # JSON escapes can smuggle in what the byte-level checks refused: control characters
+    # and unpaired surrogates (which no UTF-8 store can hold).
+    for key, value in (("text", body), *values.items()):
+        if value is None:
+            continue
+        if _CONTROL.search(value):
+            raise ValueError(f"\"{key}\" contains control characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"\"{key}\" contains an unpaired surrogate (\\ud800-\\udfff) escape") from None
     date = _normalise_date(fields.get("date")) or default_date
     return ArticleDraft(
         title=values["title"] or derive_title(body),
