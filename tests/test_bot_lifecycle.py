@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import discord
 import pytest
 
 from bot.cli import main
+from tests.conftest_discord import run_bot
 from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
+    ARTICLES,
     EPHEMERAL,
     command,
+    db_rows,
     guild,
     make_bot,
     nobody_pinged,
+    seed,
     serve,
     settings,
+    settle,
 )
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
@@ -122,3 +128,19 @@ async def test_help_lists_every_command_in_one_private_screen(fake_discord, guil
     assert "`/ask`" in fields["Commands"] and "`/corpus add`" not in fields["Commands"]
     assert "`/corpus add`" in fields["For admins (Manage Server, or the “newsdesk admin” role)"]
 
+
+
+async def test_the_token_never_reaches_the_logs_or_the_store(fake_discord, guild, settings, caplog):
+    """Everything logged at every level during a session, and every file the bot keeps, is token-free."""
+    token = "MTA5.newsdesk-secret-token.Zz9"
+    caplog.set_level(logging.DEBUG)
+    await seed(settings, ARTICLES)
+    async with run_bot(make_bot(settings), token=token):
+        await command(fake_discord, "ask", {"question": ARTICLES[0]["title"]})
+        await settle()
+    assert caplog.records and token not in caplog.text
+    assert all(token not in str(value) for row in db_rows(settings, "SELECT key, value FROM meta") for value in row)
+    for path in settings.storage.data_dir.rglob("*"):
+        assert token.encode() not in path.read_bytes(), path
+    # the fake did receive it: the check above is not vacuous
+    assert any(token in str(message) for message in fake_discord.gateway_received)
