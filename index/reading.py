@@ -101,7 +101,10 @@ def read_path(path: Path, limits: ReadLimits) -> ReadResult:
 def display_name(name: str) -> str:
     """A file name fit for a one-line message: control characters and line breaks replaced, length capped."""
     shown = _UNPRINTABLE.sub("?", name)
-    return shown if len(shown) <= _NAME_MAX_CHARS else shown[: _NAME_MAX_CHARS - 1] + "…"
+    if len(shown) <= _NAME_MAX_CHARS:
+        return shown
+    tail = 20  # the end of a long name (its suffix, a date) tells files apart best
+    return shown[: _NAME_MAX_CHARS - tail - 1] + "…" + shown[-tail:]
 
 
 def read_document(data: bytes, name: str, limits: ReadLimits) -> ReadResult:
@@ -115,8 +118,8 @@ def read_document(data: bytes, name: str, limits: ReadLimits) -> ReadResult:
     Returns:
         The articles found and the problems met.
     """
-    name = display_name(name)
     suffix = Path(name).suffix.lower()
+    name = display_name(name)
     if suffix not in SUPPORTED_SUFFIXES:
         return _refused(name, f"unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED_SUFFIXES)}")
     if len(data) > limits.max_file_bytes:
