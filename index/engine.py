@@ -539,6 +539,12 @@ class Engine:
         rows = {p.id: p for p in await self._store.passages(ids)}
         articles = await self._store.articles_by_id({p.article_id for p in rows.values()})
         ideal = keyword.ideal_score(tokens) or 1.0
+        if r.sentence_weight:
+            sentences = await self._store.sentence_vectors(ids, self.model_identity)
+            for pid in ids:
+                if sentences.get(pid):
+                    best = max(float(v @ query) for _, _, v in sentences[pid])
+                    dense_of[pid] = (1 - r.sentence_weight) * dense_of[pid] + r.sentence_weight * best
         candidates = []
         for pid in ids:
             if pid not in rows:

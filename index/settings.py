@@ -46,8 +46,9 @@ class RetrievalSettings:
     dense_weight: float = 0.6
     duplicate_similarity: float = 0.95
     same_article_penalty: float = 0.05
+    sentence_weight: float = 0.5
     recency_tie: float = 0.02
-    abstain_below: float = 0.42
+    abstain_below: float = 0.47
 
 
 @dataclass(frozen=True)
