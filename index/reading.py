@@ -236,12 +236,7 @@ def _parse_md(text: str, name: str) -> ReadResult:
     body = post.content.strip()
     if not body:
         return _refused(name, "no article text after the front matter")
-    meta = post.metadata
-    try:
-        article = _article_from_fields(meta, body, name, default_date=_date_in_name(name))
-    except ValueError as exc:
-        return _refused(name, str(exc))
-    return ReadResult(articles=[article])
+    return _one_article(post.metadata, body, name)
 
 
 def _parse_html(text: str, name: str) -> ReadResult:
@@ -261,11 +256,15 @@ def _parse_html(text: str, name: str) -> ReadResult:
         "date": meta.get("date"),
         "url": meta.get("url"),
     }
+    return _one_article(fields, body, name)
+
+
+def _one_article(fields: dict, body: str, name: str) -> ReadResult:
+    """A file holding one article: the article, or the reason its metadata is refused."""
     try:
-        article = _article_from_fields(fields, body, name, default_date=_date_in_name(name))
+        return ReadResult(articles=[_article_from_fields(fields, body, name, default_date=_date_in_name(name))])
     except ValueError as exc:
         return _refused(name, str(exc))
-    return ReadResult(articles=[article])
 
 
 def _parse_jsonl(text: str, name: str) -> ReadResult:

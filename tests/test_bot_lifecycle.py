@@ -9,7 +9,6 @@ import discord
 import pytest
 
 from bot.cli import main
-from tests.conftest_discord import run_bot
 from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
     ARTICLES,
     EPHEMERAL,
@@ -23,6 +22,7 @@ from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings:
     settings,
     settle,
 )
+from tests.conftest_discord import run_bot
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
