@@ -113,9 +113,9 @@ async def evaluate(
     systems = {name: _SystemScore() for name in ("newsdesk", "bm25", "dense")}
     left_out_abstained = 0
 
-    async def ranked(rank: Callable[[], Awaitable[list[int]]]) -> tuple[list[PassageRow], float]:
+    async def ranked(rank: Callable[[str, int], Awaitable[list[int]]], question: str) -> tuple[list[PassageRow], float]:
         started = time.perf_counter()
-        ids = await rank()
+        ids = await rank(question, 10)
         seconds = time.perf_counter() - started
         rows = {p.id: p for p in await engine.passages(ids)}
         return [rows[i] for i in ids], seconds
@@ -132,7 +132,7 @@ async def evaluate(
         quote_hit = bool(answer.answers) and any(gold in answer.answers[0].highlight for gold in q.answers)
         systems["newsdesk"].add(hits, seconds, answer.abstained, quote_hit)
         for name, rank in (("bm25", engine.rank_keyword), ("dense", engine.rank_dense)):
-            rows, seconds = await ranked(lambda: rank(q.question, 10))
+            rows, seconds = await ranked(rank, q.question)
             systems[name].add([_is_hit(p, own, q) for p in rows], seconds)
         others = [s for s in all_scopes if s != q.doc]
         left_out_abstained += (await engine.ask(q.question, scopes=others)).abstained
