@@ -138,6 +138,20 @@ class FakeGuild:
     name: str
     channels: dict[str, int]
     member_ids: list[int]
+    roles: dict[str, int] = field(default_factory=dict)
+
+
+def _role_payload(role_id: int, name: str, permissions: int, position: int) -> dict[str, Any]:
+    return {
+        "id": str(role_id),
+        "name": name,
+        "permissions": str(permissions),
+        "position": position,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
 
 
 @dataclass
@@ -244,6 +258,7 @@ class FakeDiscord:
         #: The default author of interactions and messages the fake sends.
         self.tester_id = self.add_user("tester")
         self.guilds: dict[int, FakeGuild] = {}
+        self._member_roles: dict[tuple[int, int], list[int]] = {}
         #: Channel payloads by id: guild text channels and DM channels.
         self.channels: dict[int, dict[str, Any]] = {}
         self._dm_channel_by_user: dict[int, int] = {}
@@ -395,6 +410,17 @@ class FakeDiscord:
         self.guilds[guild_id] = guild
         return guild
 
+    def add_role(self, guild_id: int, name: str, members: Iterable[int] = ()) -> int:
+        """Create a role (no permissions of its own) in a guild and give it to ``members``.
+
+        Add roles before the bot connects, so GUILD_CREATE carries them.
+        """
+        role_id = self.new_id()
+        self.guilds[guild_id].roles[name] = role_id
+        for user_id in members:
+            self._member_roles.setdefault((guild_id, user_id), []).append(role_id)
+        return role_id
+
     def dm_channel(self, user_id: int) -> int:
         """The id of the DM channel between the bot and ``user_id`` (created on first use)."""
         if user_id not in self._dm_channel_by_user:
@@ -444,19 +470,14 @@ class FakeDiscord:
             "preferred_locale": "en-US",
             # @everyone's role id is the guild id; discord.py derives default permissions from it.
             "roles": [
-                {
-                    "id": str(guild.id),
-                    "name": "@everyone",
-                    "permissions": str(DEFAULT_PERMISSIONS.value),
-                    "position": 0,
-                    "hoist": False,
-                    "managed": False,
-                    "mentionable": False,
-                    "flags": 0,
-                }
+                _role_payload(guild.id, "@everyone", DEFAULT_PERMISSIONS.value, 0),
+                *(
+                    _role_payload(role_id, role_name, 0, position)
+                    for position, (role_name, role_id) in enumerate(guild.roles.items(), start=1)
+                ),
             ],
             "channels": [self.channels[channel_id] for channel_id in guild.channels.values()],
-            "members": [self._member_payload(user_id) for user_id in guild.member_ids],
+            "members": [self._member_payload(user_id, guild.id) for user_id in guild.member_ids],
             "threads": [],
             "voice_states": [],
             "presences": [],
@@ -464,10 +485,10 @@ class FakeDiscord:
             "stickers": [],
         }
 
-    def _member_payload(self, user_id: int) -> dict[str, Any]:
+    def _member_payload(self, user_id: int, guild_id: int | None = None) -> dict[str, Any]:
         return {
             "user": self.users[user_id],
-            "roles": [],
+            "roles": [str(role_id) for role_id in self._member_roles.get((guild_id, user_id), [])],
             "joined_at": _now(),
             "deaf": False,
             "mute": False,
@@ -744,7 +765,7 @@ class FakeDiscord:
             payload.update(
                 guild_id=str(guild_id),
                 guild_locale="en-US",
-                member={**self._member_payload(user_id), "permissions": member_permissions},
+                member={**self._member_payload(user_id, guild_id), "permissions": member_permissions},
                 context=0,
                 authorizing_integration_owners={"0": str(guild_id)},
             )
@@ -870,7 +891,7 @@ class FakeDiscord:
         wanted = {int(user_id) for user_id in d.get("user_ids") or []}
         query = (d.get("query") or "").lower()
         members = [
-            self._member_payload(user_id)
+            self._member_payload(user_id, guild.id)
             for user_id in guild.member_ids
             if (not wanted or user_id in wanted) and self.users[user_id]["username"].lower().startswith(query)
         ]

@@ -114,6 +114,22 @@ async def test_members_without_manage_server_are_refused(fake_discord, guild, se
     assert articles_in(settings, str(guild.id)) == []
 
 
+async def test_members_with_the_configured_admin_role_may_add_articles(fake_discord, guild, settings):
+    """Without Manage Server, the role named in [discord] admin_role is enough."""
+    editor = fake_discord.add_user("editor")
+    fake_discord.guilds[guild.id].member_ids.append(editor)
+    fake_discord.add_role(guild.id, "newsdesk admin", members=[editor])
+    fake_discord.add_role(guild.id, "reader", members=[fake_discord.tester_id])
+    await seed(settings, ARTICLES)
+    async with serve(make_bot(settings)):
+        _, report = await upload(fake_discord, ("tram.md", TRAM_MD), user_id=editor)
+        assert "✅ **tram.md**" in report.json["embeds"][0]["description"]
+        attachment = fake_discord.add_attachment("tram.md", TRAM_MD)
+        sent = await fake_discord.send_interaction("corpus", {"add": {"file": attachment}})
+        assert body(await reply(fake_discord, sent))["content"].startswith("Only members with the Manage Server")
+    assert len(articles_in(settings, str(guild.id))) == 1
+
+
 async def test_corpus_commands_are_hidden_from_members_and_absent_from_dms(fake_discord, newsroom):
     (corpus,) = [c for c in fake_discord.commands[None] if c["name"] == "corpus"]
     assert int(corpus["default_member_permissions"]) == MANAGE_GUILD
