@@ -81,7 +81,17 @@ def _merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def _section(cls, table: dict, section: str):
+def read_section(cls, table: dict, section: str):
+    """A settings dataclass from one config table; unknown keys are an error, relative paths are the project's.
+
+    Args:
+        cls: the section's dataclass.
+        table: the TOML table (missing keys keep the dataclass defaults).
+        section: its name, for the error message.
+
+    Returns:
+        An instance of cls.
+    """
     known = {f.name: f for f in fields(cls)}
     unknown = set(table) - set(known)
     if unknown:
@@ -120,6 +130,6 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     if path:
         with open(path, "rb") as fh:
             table = _merge(table, tomllib.load(fh))
-    sections = {name: _section(cls, table.get(name, {}), name) for name, cls in _SECTIONS.items()}
+    sections = {name: read_section(cls, table.get(name, {}), name) for name, cls in _SECTIONS.items()}
     extra = {name: value for name, value in table.items() if name not in _SECTIONS}
     return Settings(**sections, extra=extra)

@@ -1148,14 +1148,7 @@ class FakeDiscord:
         message = self.messages.get(message_id) if message_id is not None else None
         if message is None:
             return _error(404, "Unknown Message", 10008)
-        if request.method == "DELETE":
-            del self.messages[message_id]
-            return _no_content()
-        if request.method == "PATCH":
-            self._edit_message(message, record.json or {}, record.files)
-            if raw_id == "@original":
-                message["flags"] &= ~LOADING_FLAG  # editing the original ends "is thinking..."
-        return _json(message)
+        return self._delete_or_edit(request.method, message_id, message, record, ends_loading=raw_id == "@original")
 
     async def _get_channel(self, request: web.Request) -> web.Response:
         channel = self.channels.get(int(request.match_info["channel_id"]))
@@ -1179,11 +1172,23 @@ class FakeDiscord:
         message = self.messages.get(message_id)
         if message is None or message["channel_id"] != str(channel_id):
             return _error(404, "Unknown Message", 10008)
-        if request.method == "DELETE":
+        return self._delete_or_edit(request.method, message_id, message, record)
+
+    def _delete_or_edit(
+        self, method: str, message_id: int, message: dict[str, Any], record, *, ends_loading: bool = False
+    ) -> web.Response:
+        """DELETE, PATCH or GET of a message, for channel messages and webhook messages alike.
+
+        ``ends_loading``: the message is an interaction's deferred original, whose first edit
+        ends "is thinking...".
+        """
+        if method == "DELETE":
             del self.messages[message_id]
             return _no_content()
-        if request.method == "PATCH":
+        if method == "PATCH":
             self._edit_message(message, record.json or {}, record.files)
+            if ends_loading:
+                message["flags"] &= ~LOADING_FLAG
         return _json(message)
 
     async def _typing(self, request: web.Request) -> web.Response:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import discord
 import yarl
 
 from index import Settings
+from index.settings import read_section
 
 from .embeds import EMBEDS_PER_MESSAGE
 
@@ -33,11 +34,7 @@ class DiscordConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> "DiscordConfig":
         """Read `settings.extra["discord"]`; an unknown key is an error, as in the engine's sections."""
-        table = settings.extra.get("discord", {})
-        unknown = set(table) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"config: unknown key(s) in [discord]: {', '.join(sorted(unknown))}")
-        return cls(**table)
+        return read_section(cls, settings.extra.get("discord", {}), "discord")
 
 
 def redirect_discord(config: DiscordConfig) -> None:
