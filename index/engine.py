@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "newsdesk.db"
 INDEX_NAME = "vectors.faiss"
+KEYWORD_DIR = "keyword"
 
 
 def content_hash(text: str) -> str:
@@ -248,8 +249,7 @@ class Engine:
 
     async def _load_indexes(self) -> None:
         """Load the vector index; rebuild it from stored embeddings if it disagrees with the database."""
-        rows = await self._store.passages()
-        self._passage_scope = {p.id: p.scope for p in rows}
+        self._passage_scope = await self._store.passage_scopes()
         self._allowed_cache.clear()
         db_ids = np.fromiter(self._passage_scope, dtype=np.int64, count=len(self._passage_scope))
         dim_text = await self._store.get_meta("embedding_dim")
@@ -493,14 +493,24 @@ class Engine:
             self._allowed_cache[key] = np.asarray(sorted(ids), dtype=np.int64)
         return self._allowed_cache[key]
 
-    def _keyword_index(self, rows) -> KeywordIndex:
-        return KeywordIndex([r.id for r in rows], [r.text for r in rows])
-
     async def _ensure_keyword(self) -> KeywordIndex:
+        """The keyword index: in memory, else the saved one if it covers every passage, else built and saved."""
         if self._keyword is None:
-            rows = await self._store.passages()
-            self._keyword = await self._run(self._search_pool, self._keyword_index, rows)
+            ids = np.fromiter(sorted(self._passage_scope), dtype=np.int64, count=len(self._passage_scope))
+            folder = self._data_dir / KEYWORD_DIR
+
+            loaded = await self._run(self._search_pool, KeywordIndex.load, folder, ids)
+            self._keyword = loaded or await self._run(
+                self._search_pool, self._build_keyword, folder, await self._store.passages()
+            )
         return self._keyword
+
+    @staticmethod
+    def _build_keyword(folder: Path, rows: list[PassageRow]) -> KeywordIndex:
+        index = KeywordIndex.build([r.id for r in rows], [r.text for r in rows])
+        if len(index):  # bm25s cannot save an empty index, and an empty one costs nothing to build
+            index.save(folder)
+        return index
 
     def check_question(self, question: str) -> str:
         """The question, trimmed; raises QuestionError if it cannot be asked."""

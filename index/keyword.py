@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
+import shutil
 from collections import Counter
+from pathlib import Path
 from typing import Sequence
 
 import bm25s
@@ -22,14 +26,43 @@ K1, B = 1.5, 0.75
 class KeywordIndex:
     """BM25 scores for passages; built once over a snapshot of the passages."""
 
-    def __init__(self, passage_ids: Sequence[int], texts: Sequence[str]):
+    def __init__(self, passage_ids: np.ndarray, bm25: bm25s.BM25, doc_freq: dict[str, int]):
         self.ids = np.asarray(passage_ids, dtype=np.int64)
         self._row_of = {int(pid): row for row, pid in enumerate(self.ids)}
-        self._bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
+        self._bm25 = bm25
+        self._doc_freq = doc_freq
+
+    @classmethod
+    def build(cls, passage_ids: Sequence[int], texts: Sequence[str]) -> "KeywordIndex":
+        """Tokenize and index the passages (about 12 s per 100k passages here)."""
+        bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
         token_lists = [tokenize(t) for t in texts]
-        self._doc_freq = Counter(token for tokens in token_lists for token in set(tokens))
         if token_lists:
-            self._bm25.index(token_lists, show_progress=False)
+            bm25.index(token_lists, show_progress=False)
+        return cls(passage_ids, bm25, dict(Counter(token for tokens in token_lists for token in set(tokens))))
+
+    def save(self, folder: Path) -> None:
+        """Write to folder, replacing what was there; a crash leaves no folder or a whole one."""
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self._bm25.save(str(tmp), show_progress=False)
+        np.save(tmp / "passage_ids.npy", self.ids)
+        (tmp / "doc_freq.json").write_text(json.dumps(self._doc_freq), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+
+    @classmethod
+    def load(cls, folder: Path, passage_ids: np.ndarray) -> "KeywordIndex | None":
+        """The index saved in folder if it covers exactly these passages, else None."""
+        try:
+            ids = np.load(folder / "passage_ids.npy")
+            if not np.array_equal(ids, passage_ids):
+                return None
+            bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+            doc_freq = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return cls(ids, bm25, doc_freq)
 
     def __len__(self) -> int:
         return len(self.ids)

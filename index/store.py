@@ -343,6 +343,11 @@ class Store:
             rows.extend(PassageRow(*row) for row in await cursor.fetchall())
         return rows
 
+    async def passage_scopes(self) -> dict[int, str]:
+        """Every passage id with its article's scope (no text: cheap at start-up)."""
+        cursor = await self._db.execute("SELECT p.id, a.scope FROM passages p JOIN articles a ON a.id = p.article_id")
+        return dict(await cursor.fetchall())
+
     async def passage_vectors(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """All passage ids and their stored vectors under model, for rebuilding the index.
 

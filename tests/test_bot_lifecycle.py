@@ -141,6 +141,6 @@ async def test_the_token_never_reaches_the_logs_or_the_store(fake_discord, guild
     assert caplog.records and token not in caplog.text
     assert all(token not in str(value) for row in db_rows(settings, "SELECT key, value FROM meta") for value in row)
     for path in settings.storage.data_dir.rglob("*"):
-        assert token.encode() not in path.read_bytes(), path
+        assert path.is_dir() or token.encode() not in path.read_bytes(), path
     # the fake did receive it: the check above is not vacuous
     assert any(token in str(message) for message in fake_discord.gateway_received)

@@ -245,3 +245,32 @@ async def test_corpus_folder_is_ingested_only_when_it_changed(engine: Engine, tm
     assert await engine.ingest_folder_if_changed(folder) is None
     (folder / "new.txt").write_text("Ferry timetable changes\n\nThe winter ferry timetable starts next week.\n")
     assert (await engine.ingest_folder_if_changed(folder)).articles_added == 1
+
+
+async def test_keyword_index_is_saved_and_reused_until_passages_change(tmp_path: Path, monkeypatch):
+    from index.keyword import KeywordIndex
+
+    settings = hashing_settings(tmp_path / "data")
+    engine = await Engine.open(settings=settings)
+    await engine.ingest_paths([write_jsonl(tmp_path / "one.jsonl", ARTICLES[:1])])
+    await engine.ask("harbour bridge cables")  # builds and saves it
+    await engine.close()
+    builds = []
+    original_build = KeywordIndex.build.__func__
+
+    def counting_build(cls, ids, texts):
+        builds.append(len(ids))
+        return original_build(cls, ids, texts)
+
+    monkeypatch.setattr(KeywordIndex, "build", classmethod(counting_build))
+    engine = await Engine.open(settings=settings)
+    try:
+        answer = await engine.ask("harbour bridge cables")
+        assert answer.answers[0].article.title == "Harbour bridge reopens"
+        assert builds == []  # a restart reads the saved index
+        await engine.ingest_paths([write_jsonl(tmp_path / "two.jsonl", ARTICLES[1:])])
+        answer = await engine.ask("record apple harvest in the valley")
+        assert answer.answers[0].article.title == "Orchard harvest record"
+        assert builds == [4]  # new passages: rebuilt over all of them
+    finally:
+        await engine.close()
