@@ -25,26 +25,8 @@ from index import GLOBAL_SCOPE, Engine, Settings, load_settings
 from index.engine import DB_NAME
 from tests.conftest_discord import run_bot
 from tests.fake_discord import FakeDiscord, FakeGuild, RecordedRequest, SentInteraction
-from tests.helpers import hashing_settings
+from tests.helpers import BRIDGE, ORCHARD, hashing_settings
 
-BRIDGE = {
-    "title": "Harbour bridge reopens",
-    "date": "2024-03-01",
-    "source": "Coast Gazette",
-    "url": "https://example.org/bridge",
-    "text": "The harbour bridge reopened on Monday after two years of repairs to its steel cables, "
-    "and the first buses crossed it at dawn.\n\n"
-    "Engineers replaced every cable of the harbour bridge and repainted its towers in the original green, "
-    "a colour chosen when the bridge first opened.",
-}
-ORCHARD = {
-    "title": "Orchard harvest record",
-    "date": "2024-09-10",
-    "source": "Valley Times",
-    "text": "Apple growers in the valley picked a record harvest this autumn thanks to a mild spring "
-    "and a dry, warm summer that ripened the fruit early.\n\n"
-    "Prices for cider apples fell as a result of the glut, and some growers left fruit on the trees.",
-}
 # Third-party text can contain mentions; quoting it must ping nobody.
 FERRY = {
     "title": "Ferry timetable notice",

@@ -11,6 +11,26 @@ from index.settings import Settings, load_settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "squad-v1.1-dev"
 
+# Two small articles on unrelated subjects, shared by the engine and bot tests.
+BRIDGE = {
+    "title": "Harbour bridge reopens",
+    "date": "2024-03-01",
+    "source": "Coast Gazette",
+    "url": "https://example.org/bridge",
+    "text": "The harbour bridge reopened on Monday after two years of repairs to its steel cables, "
+    "and the first buses crossed it at dawn.\n\n"
+    "Engineers replaced every cable of the harbour bridge and repainted its towers in the original green, "
+    "a colour chosen when the bridge first opened.",
+}
+ORCHARD = {
+    "title": "Orchard harvest record",
+    "date": "2024-09-10",
+    "source": "Valley Times",
+    "text": "Apple growers in the valley picked a record harvest this autumn thanks to a mild spring "
+    "and a dry, warm summer that ripened the fruit early.\n\n"
+    "Prices for cider apples fell as a result of the glut, and some growers left fruit on the trees.",
+}
+
 
 def hashing_settings(data_dir: Path, **retrieval) -> Settings:
     """Default settings with the meaning-blind hashing embedder: instant, for plumbing tests."""

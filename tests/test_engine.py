@@ -9,27 +9,9 @@ import pytest
 from index import Engine, ModelMismatchError, QuestionError
 from index.engine import DB_NAME, INDEX_NAME
 
-from .helpers import hashing_settings, write_jsonl
+from .helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
 
-ARTICLES = [
-    {
-        "title": "Harbour bridge reopens",
-        "date": "2024-03-01",
-        "source": "Coast Gazette",
-        "text": "The harbour bridge reopened on Monday after two years of repairs to its steel cables, "
-        "and the first buses crossed it at dawn.\n\n"
-        "Engineers replaced every cable and repainted the towers in the original green, "
-        "a colour chosen when the bridge first opened.",
-    },
-    {
-        "title": "Orchard harvest record",
-        "date": "2024-09-10",
-        "source": "Valley Times",
-        "text": "Apple growers in the valley picked a record harvest this autumn thanks to a mild spring "
-        "and a dry, warm summer that ripened the fruit early.\n\n"
-        "Prices for cider apples fell as a result of the glut, and some growers left fruit on the trees.",
-    },
-]
+ARTICLES = [BRIDGE, ORCHARD]
 
 
 @pytest.fixture
