@@ -113,6 +113,8 @@ class _Retrieval:
     vectors: VectorIndex
     rows: dict[int, PassageRow]
     articles: dict[int, ArticleRow]
+    # each candidate's sentences as (start, end, vector)
+    sentences: dict[int, list[tuple[int, int, np.ndarray]]]
     candidates: list[Candidate]
 
 
@@ -549,8 +551,9 @@ class Engine:
         rows = {p.id: p for p in await self._store.passages(ids)}
         articles = await self._store.articles_by_id({p.article_id for p in rows.values()})
         ideal = keyword.ideal_score(tokens) or 1.0
+        # Read once here: the sentence score needs them, and so does marking the chosen quotes.
+        sentences = await self._store.sentence_vectors(ids, self.model_identity)
         if r.sentence_weight:
-            sentences = await self._store.sentence_vectors(ids, self.model_identity)
             for pid in ids:
                 if sentences.get(pid):
                     best = max(float(v @ query) for _, _, v in sentences[pid])
@@ -563,7 +566,7 @@ class Engine:
             candidate = Candidate(pid, article.id, article.date, dense_of[pid], keyword_scores.of(pid) / ideal)
             candidate.fused = fuse(candidate.dense, candidate.keyword, r.dense_weight)
             candidates.append(candidate)
-        return _Retrieval(query, tokens, keyword, vectors, rows, articles, candidates)
+        return _Retrieval(query, tokens, keyword, vectors, rows, articles, sentences, candidates)
 
     async def ask(self, question: str, scopes: Iterable[str] | None = None, k: int | None = None) -> Answer:
         """Answer a question with verbatim quotes from stored articles, or abstain.
@@ -602,7 +605,7 @@ class Engine:
             same_article_penalty=r.same_article_penalty,
             recency_tie=r.recency_tie,
         )
-        return answer(abstained=False, answers=await self._quote(chosen, found))
+        return answer(abstained=False, answers=self._quote(chosen, found))
 
     async def search_articles(self, query: str, scopes: Iterable[str] | None = None, limit: int = 25) -> list[ArticleRow]:
         """Articles matching a query, best first, ranked by their best passage.
@@ -618,10 +621,9 @@ class Engine:
         ranked = sorted(best, key=lambda a: -best[a])[:limit]
         return [found.articles[a] for a in ranked]
 
-    async def _quote(self, chosen: list[Candidate], found: "_Retrieval") -> list[Quote]:
+    def _quote(self, chosen: list[Candidate], found: "_Retrieval") -> list[Quote]:
         """Turn chosen passages into quotes, each with its key sentence marked."""
-        rows, articles = found.rows, found.articles
-        sentences = await self._store.sentence_vectors([c.passage_id for c in chosen], self.model_identity)
+        rows, articles, sentences = found.rows, found.articles, found.sentences
         quotes = []
         for c in chosen:
             p = rows[c.passage_id]
