@@ -34,9 +34,10 @@ from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
 from .selection import Candidate, fuse, select
 from .settings import Settings, load_settings
-from .store import GLOBAL_SCOPE, ArticleRow, NewPassage, NewSentence, PassageRow, Store
+from .scopes import PassageScopes
+from .store import GLOBAL_SCOPE, ArticleRow, NewArticle, NewPassage, NewSentence, PassageRow, Store
 from .tokenization import tokenize
-from .vectors import VectorIndex
+from .vectors import FLAT, IVF, VectorIndex, ivf_lists
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +111,9 @@ class _Retrieval:
     query: np.ndarray
     tokens: list[str]
     keyword: KeywordIndex
-    vectors: VectorIndex
     rows: dict[int, PassageRow]
     articles: dict[int, ArticleRow]
+    passage_vectors: dict[int, np.ndarray]
     # each candidate's sentences as (start, end, vector)
     sentences: dict[int, list[tuple[int, int, np.ndarray]]]
     candidates: list[Candidate]
@@ -143,8 +144,9 @@ class Engine:
         self._data_dir = settings.storage.data_dir
         self._vectors: VectorIndex | None = None
         self._keyword: KeywordIndex | None = None
-        self._passage_scope: dict[int, str] = {}
-        self._allowed_cache: dict[frozenset[str], np.ndarray] = {}
+        self._scopes = PassageScopes()
+        # Per set of scopes: the passages allowed (None: all), and the keyword index's 0/1 mask for them.
+        self._allowed_cache: dict[frozenset[str], tuple[np.ndarray | None, np.ndarray | None]] = {}
         # One thread embeds; another searches and rebuilds indexes. Neither blocks the loop.
         self._encoder_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-encode")
         self._search_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-search")
@@ -250,30 +252,64 @@ class Engine:
         return self._data_dir / INDEX_NAME
 
     async def _load_indexes(self) -> None:
-        """Load the vector index; rebuild it from stored embeddings if it disagrees with the database."""
-        self._passage_scope = await self._store.passage_scopes()
+        """Load the vector index; rebuild it from stored embeddings if it disagrees with the database.
+
+        It also gets rebuilt when the configured kind (or, for ivf, the number of lists
+        the store's size calls for) has changed.
+        """
+        self._scopes = PassageScopes.from_groups(await self._store.passage_scopes())
         self._allowed_cache.clear()
-        db_ids = np.fromiter(self._passage_scope, dtype=np.int64, count=len(self._passage_scope))
         dim_text = await self._store.get_meta("embedding_dim")
-        vectors = VectorIndex.load(self._index_path, int(dim_text)) if dim_text and self._index_path.exists() else None
-        if vectors is None or not np.array_equal(np.sort(vectors.ids()), np.sort(db_ids)):
-            if len(db_ids) or vectors is not None:
-                log.warning("vector index out of step with the database; rebuilding it from stored embeddings")
-            vectors = await self._rebuild_vectors(int(dim_text) if dim_text else None)
+        vectors = None
+        if dim_text and self._index_path.exists():
+            vectors = await asyncio.to_thread(VectorIndex.load, self._index_path, int(dim_text), self.settings.vectors.nprobe)
+        in_step = vectors is not None and np.array_equal(np.sort(vectors.ids()), self._scopes.ids)
+        if not in_step and (len(self._scopes) or vectors is not None):
+            log.warning("vector index out of step with the database; rebuilding it from stored embeddings")
+        if not in_step or self._wants_rebuild(vectors):
+            vectors = await self._rebuild_vectors()
         self._vectors = vectors
         self._keyword = None  # built on first search
 
-    async def _rebuild_vectors(self, dim: int | None) -> VectorIndex | None:
-        ids, matrix = await self._store.passage_vectors(self.model_identity)
-        if matrix is None:
+    def _wanted_kind(self, passages: int) -> str:
+        v = self.settings.vectors
+        if v.kind == "auto":
+            return IVF if passages >= v.ivf_from else FLAT
+        return v.kind
+
+    def _wants_rebuild(self, vectors: VectorIndex | None) -> bool:
+        """Whether the index's kind no longer suits the store's size (ivf: lists off by 2x or more)."""
+        if vectors is None:
+            return False
+        n = len(self._scopes)
+        if vectors.kind != self._wanted_kind(n):
+            return True
+        return vectors.kind == IVF and not vectors.lists / 2 < ivf_lists(n) < vectors.lists * 2
+
+    async def _rebuild_vectors(self) -> VectorIndex | None:
+        """A new index of the wanted kind over every stored passage vector, saved.
+
+        Built in a thread of its own and streamed from the database, so questions keep
+        being answered from the old index meanwhile and memory stays near the index's size.
+        """
+        n = len(self._scopes)
+        if not n:
             if self._index_path.exists():
                 self._index_path.unlink()
             return None
-        if dim is None:
-            await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
-        index = VectorIndex(dim or matrix.shape[1])
-        index.add(ids, matrix)
-        await self._run(self._search_pool, index.save, self._index_path)
+        model = self.model_identity
+        index: VectorIndex | None = None
+        async for ids, matrix in self._store.passage_vectors(model):
+            if index is None:
+                index = VectorIndex.empty(matrix.shape[1], self._wanted_kind(n), n, self.settings.vectors.nprobe)
+                if await self._store.get_meta("embedding_dim") is None:
+                    await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
+                if index.training_size:
+                    sample_ids = np.random.default_rng(0).choice(self._scopes.ids, min(n, index.training_size), replace=False)
+                    sample = [m async for _, m in self._store.passage_vectors(model, sample_ids)]
+                    await asyncio.to_thread(index.train, np.concatenate(sample))
+            await asyncio.to_thread(index.add, ids, matrix)
+        await asyncio.to_thread(index.save, self._index_path)
         return index
 
     # --- ingesting ---------------------------------------------------------------
@@ -363,32 +399,24 @@ class Engine:
             if await self._store.get_meta("embedding_dim") is None:
                 # recorded before any article commits, so a crash can never leave it unset
                 await self._store.set_meta("embedding_dim", str(len(next(iter(vectors.values())))))
+            drafts = [
+                NewArticle(scope, digest, d.title, d.text, d.origin, d.source, d.date, d.url, tuple(passages))
+                for d, digest, passages in new_articles
+            ]
+            stored = await self._store.add_articles(drafts, self.model_identity, vectors)
             added_ids: list[int] = []
             added_vectors: list[np.ndarray] = []
-            for draft, digest, passages in new_articles:
-                stored = await self._store.add_article(
-                    scope=scope,
-                    content_hash=digest,
-                    title=draft.title,
-                    text=draft.text,
-                    origin=draft.origin,
-                    source=draft.source,
-                    date=draft.date,
-                    url=draft.url,
-                    passages=passages,
-                    model=self.model_identity,
-                    new_vectors={h: vectors[h] for p in passages for h in (p.text_hash, *(s.text_hash for s in p.sentences))},
-                )
-                if stored is None:  # another writer stored the same text meanwhile
+            for draft, result in zip(drafts, stored):
+                if result is None:  # another writer stored the same text meanwhile
                     report.duplicates += 1
                     continue
-                _, passage_ids = stored
+                _, passage_ids = result
                 report.articles_added += 1
                 report.passages_added += len(passage_ids)
                 added_ids.extend(passage_ids)
-                added_vectors.extend(vectors[p.text_hash] for p in passages)
-                self._passage_scope.update((pid, scope) for pid in passage_ids)
+                added_vectors.extend(vectors[p.text_hash] for p in draft.passages)
             if added_ids:
+                self._scopes.add(added_ids, scope)
                 await self._index_added(added_ids, np.stack(added_vectors))
         return report
 
@@ -422,8 +450,9 @@ class Engine:
     async def _index_added(self, passage_ids: list[int], matrix: np.ndarray) -> None:
         self._allowed_cache.clear()
         self._keyword = None
-        if self._vectors is None:
-            self._vectors = VectorIndex(matrix.shape[1])
+        if self._vectors is None or self._wants_rebuild(self._vectors):
+            self._vectors = await self._rebuild_vectors()
+            return
         vectors = self._vectors
 
         def add_and_save() -> None:
@@ -442,8 +471,7 @@ class Engine:
             passage_ids = await self._store.remove_article(article_id, scopes)
             if passage_ids is None:
                 return False
-            for pid in passage_ids:
-                self._passage_scope.pop(pid, None)
+            self._scopes.remove(passage_ids)
             self._allowed_cache.clear()
             self._keyword = None
             if self._vectors is not None:
@@ -476,9 +504,9 @@ class Engine:
                     on_batch(min(i + batch, len(missing)), len(missing))
             await self._store.drop_embeddings_except(self.model_identity)
             await self._store.set_meta("embedding_model", self.model_identity)
-            ids, matrix = await self._store.passage_vectors(self.model_identity)
-            if matrix is not None:
+            async for _, matrix in self._store.passage_vectors(self.model_identity):
                 await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
+                break
             if self._index_path.exists():
                 self._index_path.unlink()
             await self._load_indexes()
@@ -486,25 +514,27 @@ class Engine:
 
     # --- asking ------------------------------------------------------------------
 
-    def _allowed_ids(self, scopes: Iterable[str] | None) -> np.ndarray | None:
+    def _allowed(self, scopes: Iterable[str] | None, keyword: KeywordIndex) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The passage ids within scopes and the keyword index's mask for them (None, None: everything)."""
         if scopes is None:
-            return None
+            return None, None
         key = frozenset(scopes)
         if key not in self._allowed_cache:
-            ids = [pid for pid, scope in self._passage_scope.items() if scope in key]
-            self._allowed_cache[key] = np.asarray(sorted(ids), dtype=np.int64)
+            allowed = self._scopes.allowed(key)
+            self._allowed_cache[key] = (allowed, keyword.mask_for(allowed) if allowed is not None else None)
         return self._allowed_cache[key]
 
     async def _ensure_keyword(self) -> KeywordIndex:
         """The keyword index: in memory, else the saved one if it covers every passage, else built and saved."""
         if self._keyword is None:
-            ids = np.fromiter(sorted(self._passage_scope), dtype=np.int64, count=len(self._passage_scope))
+            ids = self._scopes.ids
             folder = self._data_dir / KEYWORD_DIR
 
             loaded = await self._run(self._search_pool, KeywordIndex.load, folder, ids)
             self._keyword = loaded or await self._run(
                 self._search_pool, self._build_keyword, folder, await self._store.passages()
             )
+            self._allowed_cache.clear()  # the masks belong to the old keyword index
         return self._keyword
 
     @staticmethod
@@ -533,40 +563,34 @@ class Engine:
             return None
         query = await self._embed_question(question)
         tokens = tokenize(question)
-        allowed = self._allowed_ids(scopes)
+        allowed, mask = self._allowed(scopes, keyword)
 
         def search() -> tuple[list[tuple[int, float]], KeywordScores]:
-            dense_hits = vectors.search(query, r.candidates, allowed)
-            mask = keyword.mask_for(allowed) if allowed is not None else None
-            return dense_hits, keyword.scores(tokens, mask)
+            return vectors.search(query, r.candidates, allowed), keyword.scores(tokens, mask)
 
         dense_hits, keyword_scores = await self._run(self._search_pool, search)
-        dense_of = dict(dense_hits)
         ids = list(dict.fromkeys([pid for pid, _ in dense_hits] + [pid for pid, _ in keyword_scores.top(r.candidates)]))
         if not ids:
             return None
-        missing_dense = [pid for pid in ids if pid not in dense_of]
-        if missing_dense:
-            dense_of.update(zip(missing_dense, (vectors.vectors(missing_dense) @ query).tolist()))
         rows = {p.id: p for p in await self._store.passages(ids)}
         articles = await self._store.articles_by_id({p.article_id for p in rows.values()})
         ideal = keyword.ideal_score(tokens) or 1.0
-        # Read once here: the sentence score needs them, and so does marking the chosen quotes.
-        sentences = await self._store.sentence_vectors(ids, self.model_identity)
-        if r.sentence_weight:
-            for pid in ids:
-                if sentences.get(pid):
-                    best = max(float(v @ query) for _, _, v in sentences[pid])
-                    dense_of[pid] = (1 - r.sentence_weight) * dense_of[pid] + r.sentence_weight * best
+        # Exact stored vectors: the index's scores may be approximate, and keyword-only
+        # candidates have none. The sentences' serve the score and then the quote marks.
+        passage_vectors, sentences = await self._store.candidate_vectors(ids, self.model_identity)
         candidates = []
         for pid in ids:
-            if pid not in rows:
+            if pid not in rows or pid not in passage_vectors:
                 continue
+            dense = float(passage_vectors[pid] @ query)
+            if r.sentence_weight and sentences[pid]:
+                best = max(float(v @ query) for _, _, v in sentences[pid])
+                dense = (1 - r.sentence_weight) * dense + r.sentence_weight * best
             article = articles[rows[pid].article_id]
-            candidate = Candidate(pid, article.id, article.date, dense_of[pid], keyword_scores.of(pid) / ideal)
+            candidate = Candidate(pid, article.id, article.date, dense, keyword_scores.of(pid) / ideal)
             candidate.fused = fuse(candidate.dense, candidate.keyword, r.dense_weight)
             candidates.append(candidate)
-        return _Retrieval(query, tokens, keyword, vectors, rows, articles, sentences, candidates)
+        return _Retrieval(query, tokens, keyword, rows, articles, passage_vectors, sentences, candidates)
 
     async def ask(self, question: str, scopes: Iterable[str] | None = None, k: int | None = None) -> Answer:
         """Answer a question with verbatim quotes from stored articles, or abstain.
@@ -600,7 +624,7 @@ class Engine:
         chosen = select(
             relevant,
             k or r.top_k,
-            vector_of=lambda pid: found.vectors.vectors([pid])[0],
+            vector_of=found.passage_vectors.__getitem__,
             duplicate_similarity=r.duplicate_similarity,
             same_article_penalty=r.same_article_penalty,
             recency_tie=r.recency_tie,

@@ -52,6 +52,13 @@ class RetrievalSettings:
 
 
 @dataclass(frozen=True)
+class VectorSettings:
+    kind: str = "auto"
+    ivf_from: int = 50_000
+    nprobe: int = 32
+
+
+@dataclass(frozen=True)
 class QuestionSettings:
     max_chars: int = 500
 
@@ -63,6 +70,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     passages: PassageSettings = field(default_factory=PassageSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    vectors: VectorSettings = field(default_factory=VectorSettings)
     question: QuestionSettings = field(default_factory=QuestionSettings)
     # Sections the engine does not read (the bot's, say) are kept as plain tables.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +119,7 @@ _SECTIONS = {
     "model": ModelSettings,
     "passages": PassageSettings,
     "retrieval": RetrievalSettings,
+    "vectors": VectorSettings,
     "question": QuestionSettings,
 }
 

@@ -11,7 +11,7 @@ import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import AsyncIterator, Iterable, Sequence
 
 import aiosqlite
 import numpy as np
@@ -113,11 +113,31 @@ class NewPassage:
     sentences: tuple[NewSentence, ...]
 
 
+@dataclass(frozen=True)
+class NewArticle:
+    scope: str
+    content_hash: str
+    title: str
+    text: str
+    origin: str
+    source: str | None
+    date: str | None
+    url: str | None
+    passages: tuple[NewPassage, ...]
+
+
 _ARTICLE_COLUMNS = "a.id, a.scope, a.title, a.source, a.date, a.url, a.origin, a.added_at"
 
 
 def _article(row: Sequence) -> ArticleRow:
     return ArticleRow(*row)
+
+
+def _vector_batch(rows: Sequence[tuple[int, bytes | None]], model: str) -> tuple[np.ndarray, np.ndarray]:
+    if any(blob is None for _, blob in rows):
+        raise LookupError(f"passages have no embedding under {model}; re-embed them")
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return ids, np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
 
 
 def _scope_clause(scopes: Iterable[str] | None, column: str = "a.scope") -> tuple[str, list[str]]:
@@ -209,48 +229,64 @@ class Store:
                 found[text_hash] = np.frombuffer(blob, dtype=np.float32)
         return found
 
-    async def add_article(
-        self,
-        *,
-        scope: str,
-        content_hash: str,
-        title: str,
-        text: str,
-        origin: str,
-        source: str | None,
-        date: str | None,
-        url: str | None,
-        passages: Sequence[NewPassage],
-        model: str,
-        new_vectors: dict[str, np.ndarray],
-    ) -> tuple[int, list[int]] | None:
-        """Store an article with its passages and their new embeddings, all or nothing.
+    async def add_articles(
+        self, articles: Sequence[NewArticle], model: str, new_vectors: dict[str, np.ndarray]
+    ) -> list[tuple[int, list[int]] | None]:
+        """Store articles with their passages and new embeddings in one transaction, all or nothing.
+
+        Rows get explicit ids (the write lock is held from the first read), so a batch
+        costs a handful of statements however many articles it holds.
 
         Returns:
-            (article id, passage ids), or None if the scope already holds this content.
+            Per article, (article id, passage ids), or None if its scope already holds
+            that content (or an earlier article of the batch had the same content).
         """
         async with self._transaction():
-            cursor = await self._db.execute(
-                "INSERT INTO articles (scope, content_hash, title, source, date, url, origin, text, added_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, content_hash) DO NOTHING",
-                (scope, content_hash, title, source, date, url, origin, text, time.time()),
+            taken = set()
+            for scope in {a.scope for a in articles}:
+                hashes = [a.content_hash for a in articles if a.scope == scope]
+                for i in range(0, len(hashes), 500):
+                    chunk = hashes[i : i + 500]
+                    cursor = await self._db.execute(
+                        f"SELECT content_hash FROM articles WHERE scope = ? AND content_hash IN ({','.join('?' * len(chunk))})",
+                        (scope, *chunk),
+                    )
+                    taken.update((scope, h) for (h,) in await cursor.fetchall())
+            (article_id,) = await (await self._db.execute("SELECT COALESCE(MAX(id), 0) FROM articles")).fetchone()
+            (passage_id,) = await (await self._db.execute("SELECT COALESCE(MAX(id), 0) FROM passages")).fetchone()
+            results: list[tuple[int, list[int]] | None] = []
+            article_rows, passage_rows, sentence_rows = [], [], []
+            now = time.time()
+            for a in articles:
+                if (a.scope, a.content_hash) in taken:
+                    results.append(None)
+                    continue
+                taken.add((a.scope, a.content_hash))
+                article_id += 1
+                article_rows.append(
+                    (article_id, a.scope, a.content_hash, a.title, a.source, a.date, a.url, a.origin, a.text, now)
+                )
+                passage_ids = []
+                for p in a.passages:
+                    passage_id += 1
+                    passage_ids.append(passage_id)
+                    passage_rows.append((passage_id, article_id, p.ordinal, p.start, p.end, p.text_hash))
+                    sentence_rows.extend((passage_id, s.start, s.end, s.text_hash) for s in p.sentences)
+                results.append((article_id, passage_ids))
+            await self._db.executemany(
+                "INSERT INTO articles (id, scope, content_hash, title, source, date, url, origin, text, added_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                article_rows,
             )
-            if cursor.rowcount == 0:
-                return None
-            article_id = cursor.lastrowid
-            passage_ids = []
-            for passage in passages:
-                cursor = await self._db.execute(
-                    "INSERT INTO passages (article_id, ordinal, start, end, text_hash) VALUES (?, ?, ?, ?, ?)",
-                    (article_id, passage.ordinal, passage.start, passage.end, passage.text_hash),
-                )
-                passage_ids.append(cursor.lastrowid)
-                await self._db.executemany(
-                    "INSERT INTO sentences (passage_id, start, end, text_hash) VALUES (?, ?, ?, ?)",
-                    [(cursor.lastrowid, s.start, s.end, s.text_hash) for s in passage.sentences],
-                )
+            await self._db.executemany(
+                "INSERT INTO passages (id, article_id, ordinal, start, end, text_hash) VALUES (?, ?, ?, ?, ?, ?)",
+                passage_rows,
+            )
+            await self._db.executemany(
+                "INSERT INTO sentences (passage_id, start, end, text_hash) VALUES (?, ?, ?, ?)", sentence_rows
+            )
             await self._insert_embeddings(model, new_vectors)
-        return article_id, passage_ids
+        return results
 
     async def remove_article(self, article_id: int, scopes: Iterable[str] | None = None) -> list[int] | None:
         """Delete an article (if within scopes) and its passages.
@@ -343,29 +379,43 @@ class Store:
             rows.extend(PassageRow(*row) for row in await cursor.fetchall())
         return rows
 
-    async def passage_scopes(self) -> dict[int, str]:
-        """Every passage id with its article's scope (no text: cheap at start-up)."""
-        cursor = await self._db.execute("SELECT p.id, a.scope FROM passages p JOIN articles a ON a.id = p.article_id")
-        return dict(await cursor.fetchall())
+    async def passage_scopes(self) -> dict[str, np.ndarray]:
+        """Every passage id, ascending, grouped by its article's scope (no text: cheap at start-up)."""
+        cursor = await self._db.execute("SELECT DISTINCT scope FROM articles")
+        groups = {}
+        for (scope,) in await cursor.fetchall():
+            cursor = await self._db.execute(
+                "SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE a.scope = ? ORDER BY p.id",
+                (scope,),
+            )
+            rows = await cursor.fetchall()
+            groups[scope] = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return groups
 
-    async def passage_vectors(self, model: str) -> tuple[np.ndarray, np.ndarray]:
-        """All passage ids and their stored vectors under model, for rebuilding the index.
+    async def passage_vectors(
+        self, model: str, passage_ids: Iterable[int] | None = None, batch: int = 20_000
+    ) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
+        """Passage ids with their stored vectors under model, a batch at a time (all passages if ids is None).
+
+        Batches keep memory flat while a large index is rebuilt.
 
         Raises:
             LookupError: some passage has no vector for this model (re-embed needed).
         """
-        cursor = await self._db.execute(
+        sql = (
             "SELECT p.id, e.vector FROM passages p LEFT JOIN embeddings e "
-            "ON e.text_hash = p.text_hash AND e.model = ? ORDER BY p.id",
-            (model,),
+            "ON e.text_hash = p.text_hash AND e.model = ?"
         )
-        rows = await cursor.fetchall()
-        missing = sum(1 for _, blob in rows if blob is None)
-        if missing:
-            raise LookupError(f"{missing} passage(s) have no embedding under {model}")
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        vectors = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]) if rows else None
-        return ids, vectors
+        if passage_ids is None:
+            cursor = await self._db.execute(sql + " ORDER BY p.id", (model,))
+            while rows := await cursor.fetchmany(batch):
+                yield _vector_batch(rows, model)
+            return
+        ids = sorted({int(i) for i in passage_ids})  # numpy integers would bind as blobs
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cursor = await self._db.execute(sql + f" WHERE p.id IN ({','.join('?' * len(chunk))})", (model, *chunk))
+            yield _vector_batch(await cursor.fetchall(), model)
 
     async def texts_missing_embedding(self, model: str) -> list[tuple[str, str]]:
         """(text_hash, text) for every passage and sentence text without a vector under model."""
@@ -381,12 +431,22 @@ class Store:
             missing.extend(await cursor.fetchall())
         return list(dict(missing).items())
 
-    async def sentence_vectors(self, passage_ids: Iterable[int], model: str) -> dict[int, list[tuple[int, int, np.ndarray]]]:
-        """Each passage's sentences as (start, end, vector), in order."""
+    async def candidate_vectors(
+        self, passage_ids: Iterable[int], model: str
+    ) -> tuple[dict[int, np.ndarray], dict[int, list[tuple[int, int, np.ndarray]]]]:
+        """The stored (exact) vectors of some passages, and of their sentences as (start, end, vector) in order."""
         ids = list(set(passage_ids))
-        found: dict[int, list[tuple[int, int, np.ndarray]]] = {pid: [] for pid in ids}
+        passages: dict[int, np.ndarray] = {}
+        sentences: dict[int, list[tuple[int, int, np.ndarray]]] = {pid: [] for pid in ids}
         if not ids:
-            return found
+            return passages, sentences
+        cursor = await self._db.execute(
+            "SELECT p.id, e.vector FROM passages p JOIN embeddings e ON e.text_hash = p.text_hash AND e.model = ? "
+            f"WHERE p.id IN ({','.join('?' * len(ids))})",
+            (model, *ids),
+        )
+        for pid, blob in await cursor.fetchall():
+            passages[pid] = np.frombuffer(blob, dtype=np.float32)
         cursor = await self._db.execute(
             "SELECT s.passage_id, s.start, s.end, e.vector FROM sentences s "
             "JOIN embeddings e ON e.text_hash = s.text_hash AND e.model = ? "
@@ -394,8 +454,8 @@ class Store:
             (model, *ids),
         )
         for pid, start, end, blob in await cursor.fetchall():
-            found[pid].append((start, end, np.frombuffer(blob, dtype=np.float32)))
-        return found
+            sentences[pid].append((start, end, np.frombuffer(blob, dtype=np.float32)))
+        return passages, sentences
 
     async def _insert_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         await self._db.executemany(

@@ -89,7 +89,7 @@ CHILD_SCRIPT = r'''
 The parent writes one line to stdin per file it lets the child start.
 
 KILL_AT="<point>:<n>" makes the process SIGKILL itself the n-th time it reaches <point>:
-  in-transaction  inside an article's transaction, after its embeddings are inserted
+  in-transaction  inside a file's transaction, after its embeddings are inserted
   before-index    after the articles are committed, before the vector index is updated
   index-written   after the new index is written to its temporary file, before the rename
 """
@@ -414,8 +414,8 @@ async def test_sigkill_during_ingest_20_times_leaves_a_consistent_store(
 @pytest.mark.parametrize(
     ("kill_at", "file_index", "present"),
     [
-        ("in-transaction:1", 24, 0),  # feed0.jsonl: killed inside its first article's transaction
-        ("in-transaction:2", 24, 1),  # feed0.jsonl: first article committed, second one's transaction cut
+        # feed0.jsonl holds several articles; a file is stored in one transaction, so none of them is left
+        ("in-transaction:1", 24, 0),
         ("before-index:1", 1, 1),  # a01.txt committed, the index not yet updated
         ("index-written:1", 1, 1),  # a01.txt committed, new index written to .tmp but not renamed
     ],
