@@ -13,6 +13,7 @@ indexes always move together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -34,7 +35,7 @@ from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
 from .selection import Candidate, fuse, select
 from .settings import Settings, load_settings
-from .scopes import PassageScopes
+from .scopes import PassageScopes, ScopeFilter
 from .store import GLOBAL_SCOPE, ArticleRow, NewArticle, NewPassage, NewSentence, PassageRow, Store
 from .tokenization import tokenize
 from .vectors import FLAT, IVF, VectorIndex, ivf_lists
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 DB_NAME = "newsdesk.db"
 INDEX_NAME = "vectors.faiss"
 KEYWORD_DIR = "keyword"
+# Up to this many passages the keyword index rebuilds in about a second (measured:
+# ~12 s per 100k), so a question waits for it rather than miss the newest passages.
+KEYWORD_REBUILD_WAITS_UP_TO = 20_000
 
 
 def content_hash(text: str) -> str:
@@ -144,9 +148,12 @@ class Engine:
         self._data_dir = settings.storage.data_dir
         self._vectors: VectorIndex | None = None
         self._keyword: KeywordIndex | None = None
+        # The keyword index is stale once passages change; a large one is rebuilt in the background.
+        self._keyword_stale = False
+        self._keyword_rebuild: asyncio.Task | None = None
         self._scopes = PassageScopes()
-        # Per set of scopes: the passages allowed (None: all), and the keyword index's 0/1 mask for them.
-        self._allowed_cache: dict[frozenset[str], tuple[np.ndarray | None, np.ndarray | None]] = {}
+        # Per set of scopes: the passages allowed (None: all), and a keyword index's 0/1 mask for them.
+        self._filter_cache: dict[frozenset[str], tuple[KeywordIndex, ScopeFilter | None, np.ndarray | None]] = {}
         # One thread embeds; another searches and rebuilds indexes. Neither blocks the loop.
         self._encoder_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-encode")
         self._search_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-search")
@@ -200,6 +207,10 @@ class Engine:
 
     async def close(self) -> None:
         """Close the database and stop the worker threads."""
+        if self._keyword_rebuild is not None and not self._keyword_rebuild.done():
+            self._keyword_rebuild.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keyword_rebuild
         await self._store.close()
         self._encoder_pool.shutdown(wait=True)
         self._search_pool.shutdown(wait=True)
@@ -258,7 +269,7 @@ class Engine:
         the store's size calls for) has changed.
         """
         self._scopes = PassageScopes.from_groups(await self._store.passage_scopes())
-        self._allowed_cache.clear()
+        self._filter_cache.clear()
         dim_text = await self._store.get_meta("embedding_dim")
         vectors = None
         if dim_text and self._index_path.exists():
@@ -269,7 +280,7 @@ class Engine:
         if not in_step or self._wants_rebuild(vectors):
             vectors = await self._rebuild_vectors()
         self._vectors = vectors
-        self._keyword = None  # built on first search
+        self._keyword = None  # loaded or built on first search
 
     def _wanted_kind(self, passages: int) -> str:
         v = self.settings.vectors
@@ -448,8 +459,8 @@ class Engine:
         return known
 
     async def _index_added(self, passage_ids: list[int], matrix: np.ndarray) -> None:
-        self._allowed_cache.clear()
-        self._keyword = None
+        self._filter_cache.clear()
+        self._keyword_stale = True
         if self._vectors is None or self._wants_rebuild(self._vectors):
             self._vectors = await self._rebuild_vectors()
             return
@@ -472,8 +483,8 @@ class Engine:
             if passage_ids is None:
                 return False
             self._scopes.remove(passage_ids)
-            self._allowed_cache.clear()
-            self._keyword = None
+            self._filter_cache.clear()
+            self._keyword_stale = True
             if self._vectors is not None:
                 vectors = self._vectors
 
@@ -514,28 +525,52 @@ class Engine:
 
     # --- asking ------------------------------------------------------------------
 
-    def _allowed(self, scopes: Iterable[str] | None, keyword: KeywordIndex) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """The passage ids within scopes and the keyword index's mask for them (None, None: everything)."""
+    def _filter(self, scopes: Iterable[str] | None, keyword: KeywordIndex) -> tuple[ScopeFilter | None, np.ndarray | None]:
+        """The passages within scopes, and the keyword index's 0/1 mask for them (None, None: everything)."""
         if scopes is None:
             return None, None
         key = frozenset(scopes)
-        if key not in self._allowed_cache:
-            allowed = self._scopes.allowed(key)
-            self._allowed_cache[key] = (allowed, keyword.mask_for(allowed) if allowed is not None else None)
-        return self._allowed_cache[key]
+        cached = self._filter_cache.get(key)
+        if cached is None or cached[0] is not keyword:  # the mask belongs to one keyword index
+            within = self._scopes.filter(key)
+            cached = (keyword, within, keyword.mask_for(within.allowed) if within is not None else None)
+            self._filter_cache[key] = cached
+        return cached[1], cached[2]
 
     async def _ensure_keyword(self) -> KeywordIndex:
-        """The keyword index: in memory, else the saved one if it covers every passage, else built and saved."""
-        if self._keyword is None:
-            ids = self._scopes.ids
-            folder = self._data_dir / KEYWORD_DIR
+        """The keyword index: in memory, else the saved one if it covers every passage, else built and saved.
 
-            loaded = await self._run(self._search_pool, KeywordIndex.load, folder, ids)
-            self._keyword = loaded or await self._run(
-                self._search_pool, self._build_keyword, folder, await self._store.passages()
-            )
-            self._allowed_cache.clear()  # the masks belong to the old keyword index
+        When passages were added or removed since it was built, a small index is rebuilt
+        before answering; a large one (seconds to minutes) keeps answering while a new
+        one is built in the background, so passages added meanwhile are found by meaning
+        alone for a while, and no question waits.
+        """
+        if self._keyword is None:
+            self._keyword = await self._load_or_build_keyword()
+            self._keyword_stale = False
+        elif self._keyword_stale:
+            if len(self._scopes) <= KEYWORD_REBUILD_WAITS_UP_TO:
+                self._keyword_stale = False
+                self._keyword = await self._load_or_build_keyword()
+            elif self._keyword_rebuild is None or self._keyword_rebuild.done():
+                self._keyword_rebuild = asyncio.create_task(self._rebuild_keyword_in_background())
         return self._keyword
+
+    async def _rebuild_keyword_in_background(self) -> None:
+        while self._keyword_stale:  # passages may change again while it builds
+            self._keyword_stale = False
+            self._keyword = await self._load_or_build_keyword(in_own_thread=True)
+
+    async def _load_or_build_keyword(self, in_own_thread: bool = False) -> KeywordIndex:
+        ids = self._scopes.ids
+        folder = self._data_dir / KEYWORD_DIR
+        loaded = await self._run(self._search_pool, KeywordIndex.load, folder, ids)
+        if loaded is not None:
+            return loaded
+        rows = await self._store.passages()
+        if in_own_thread:
+            return await asyncio.to_thread(self._build_keyword, folder, rows)
+        return await self._run(self._search_pool, self._build_keyword, folder, rows)
 
     @staticmethod
     def _build_keyword(folder: Path, rows: list[PassageRow]) -> KeywordIndex:
@@ -563,10 +598,10 @@ class Engine:
             return None
         query = await self._embed_question(question)
         tokens = tokenize(question)
-        allowed, mask = self._allowed(scopes, keyword)
+        within, mask = self._filter(scopes, keyword)
 
         def search() -> tuple[list[tuple[int, float]], KeywordScores]:
-            return vectors.search(query, r.candidates, allowed), keyword.scores(tokens, mask)
+            return vectors.search(query, r.candidates, within), keyword.scores(tokens, mask)
 
         dense_hits, keyword_scores = await self._run(self._search_pool, search)
         ids = list(dict.fromkeys([pid for pid, _ in dense_hits] + [pid for pid, _ in keyword_scores.top(r.candidates)]))
@@ -587,7 +622,7 @@ class Engine:
                 best = max(float(v @ query) for _, _, v in sentences[pid])
                 dense = (1 - r.sentence_weight) * dense + r.sentence_weight * best
             article = articles[rows[pid].article_id]
-            candidate = Candidate(pid, article.id, article.date, dense, keyword_scores.of(pid) / ideal)
+            candidate = Candidate(pid, article.id, article.date, dense, keyword_scores.of(pid, rows[pid].text) / ideal)
             candidate.fused = fuse(candidate.dense, candidate.keyword, r.dense_weight)
             candidates.append(candidate)
         return _Retrieval(query, tokens, keyword, rows, articles, passage_vectors, sentences, candidates)

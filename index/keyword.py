@@ -19,18 +19,20 @@ from .tokenization import tokenize
 # bm25s sets its own logger to DEBUG, which would print every index build.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-# bm25s' defaults (Lucene's BM25), restated because `ideal_score` depends on them.
+# bm25s' defaults (Lucene's BM25), restated because `ideal_score` and `score_text` depend on them.
 K1, B = 1.5, 0.75
+STATISTICS_FILE = "statistics.json"
 
 
 class KeywordIndex:
     """BM25 scores for passages; built once over a snapshot of the passages."""
 
-    def __init__(self, passage_ids: np.ndarray, bm25: bm25s.BM25, doc_freq: dict[str, int]):
+    def __init__(self, passage_ids: np.ndarray, bm25: bm25s.BM25, doc_freq: dict[str, int], average_length: float):
         self.ids = np.asarray(passage_ids, dtype=np.int64)
         self._row_of = {int(pid): row for row, pid in enumerate(self.ids)}
         self._bm25 = bm25
         self._doc_freq = doc_freq
+        self._average_length = average_length or 1.0
 
     @classmethod
     def build(cls, passage_ids: Sequence[int], texts: Sequence[str]) -> "KeywordIndex":
@@ -39,7 +41,9 @@ class KeywordIndex:
         token_lists = [tokenize(t) for t in texts]
         if token_lists:
             bm25.index(token_lists, show_progress=False)
-        return cls(passage_ids, bm25, dict(Counter(token for tokens in token_lists for token in set(tokens))))
+        doc_freq = dict(Counter(token for tokens in token_lists for token in set(tokens)))
+        average_length = sum(map(len, token_lists)) / len(token_lists) if token_lists else 1.0
+        return cls(passage_ids, bm25, doc_freq, average_length)
 
     def save(self, folder: Path) -> None:
         """Write to folder, replacing what was there; a crash leaves no folder or a whole one."""
@@ -47,7 +51,8 @@ class KeywordIndex:
         shutil.rmtree(tmp, ignore_errors=True)
         self._bm25.save(str(tmp), show_progress=False)
         np.save(tmp / "passage_ids.npy", self.ids)
-        (tmp / "doc_freq.json").write_text(json.dumps(self._doc_freq), encoding="utf-8")
+        statistics = {"doc_freq": self._doc_freq, "average_length": self._average_length}
+        (tmp / STATISTICS_FILE).write_text(json.dumps(statistics), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
 
@@ -59,10 +64,10 @@ class KeywordIndex:
             if not np.array_equal(ids, passage_ids):
                 return None
             bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
-            doc_freq = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            statistics = json.loads((folder / STATISTICS_FILE).read_text(encoding="utf-8"))
+            return cls(ids, bm25, statistics["doc_freq"], statistics["average_length"])
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        return cls(ids, bm25, doc_freq)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -81,6 +86,16 @@ class KeywordIndex:
         """
         return sum(self.idf(t) for t in set(tokens)) / (K1 + 1)
 
+    def score_text(self, tokens: Sequence[str], text: str) -> float:
+        """The BM25 score of a passage the index does not hold, computed with the index's statistics.
+
+        Passages added since the index was built are scored this way while a new index
+        builds, so a fresh upload is found by its words at once.
+        """
+        counts = Counter(tokenize(text))
+        length_norm = K1 * (1 - B + B * sum(counts.values()) / self._average_length)
+        return sum(self.idf(t) * counts[t] / (counts[t] + length_norm) for t in tokens if counts[t])
+
     def mask_for(self, allowed_ids: np.ndarray) -> np.ndarray:
         """A 0/1 weight per indexed passage: 1 where the passage may be returned."""
         return np.isin(self.ids, allowed_ids).astype(np.float32)
@@ -88,20 +103,22 @@ class KeywordIndex:
     def scores(self, tokens: Sequence[str], mask: np.ndarray | None = None) -> "KeywordScores":
         """BM25 scores of every passage for the query tokens (masked ones score 0)."""
         if not len(self) or not tokens:
-            return KeywordScores(self, np.zeros(len(self), dtype=np.float32))
-        return KeywordScores(self, self._bm25.get_scores(list(tokens), weight_mask=mask))
+            return KeywordScores(self, tokens, np.zeros(len(self), dtype=np.float32))
+        return KeywordScores(self, tokens, self._bm25.get_scores(list(tokens), weight_mask=mask))
 
 
 class KeywordScores:
     """One query's BM25 scores over the whole index."""
 
-    def __init__(self, index: KeywordIndex, scores: np.ndarray):
+    def __init__(self, index: KeywordIndex, tokens: Sequence[str], scores: np.ndarray):
         self._index = index
+        self._tokens = tokens
         self._scores = scores
 
-    def of(self, passage_id: int) -> float:
+    def of(self, passage_id: int, text: str) -> float:
+        """A passage's score; one the index does not hold (added since it was built) is scored from its text."""
         row = self._index._row_of.get(passage_id)
-        return float(self._scores[row]) if row is not None else 0.0
+        return float(self._scores[row]) if row is not None else self._index.score_text(self._tokens, text)
 
     def top(self, k: int) -> list[tuple[int, float]]:
         """The k best (passage id, score) pairs with a positive score, best first."""

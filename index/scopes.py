@@ -6,9 +6,23 @@ scope filter is one vectorised pass.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class ScopeFilter:
+    """The passages a question may see (ascending ids) and the rest, whichever a search filters by more cheaply."""
+
+    allowed: np.ndarray
+    excluded: np.ndarray
+
+    @property
+    def share(self) -> float:
+        """The allowed share of all passages."""
+        return len(self.allowed) / max(1, len(self.allowed) + len(self.excluded))
 
 
 class PassageScopes:
@@ -43,10 +57,10 @@ class PassageScopes:
         keep = ~np.isin(self.ids, np.fromiter(ids, dtype=np.int64))
         self.ids, self._codes = self.ids[keep], self._codes[keep]
 
-    def allowed(self, scopes: Iterable[str] | None) -> np.ndarray | None:
-        """The ids of passages in scopes, ascending; None when that is every passage (no filter needed)."""
+    def filter(self, scopes: Iterable[str] | None) -> ScopeFilter | None:
+        """Which passages are in scopes; None when that is every passage (no filter needed)."""
         if scopes is None:
             return None
         codes = [self._code_of[s] for s in set(scopes) if s in self._code_of]
         inside = np.isin(self._codes, codes)
-        return None if inside.all() else self.ids[inside]
+        return None if inside.all() else ScopeFilter(self.ids[inside], self.ids[~inside])

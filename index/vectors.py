@@ -17,6 +17,8 @@ from typing import Iterable
 import faiss
 import numpy as np
 
+from .scopes import ScopeFilter
+
 FLAT, IVF = "flat", "ivf"
 KINDS = (FLAT, IVF)
 
@@ -109,8 +111,8 @@ class VectorIndex:
         if len(ids):
             self._index.remove_ids(faiss.IDSelectorBatch(ids))
 
-    def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The k nearest passages to query, optionally only among allowed_ids.
+    def search(self, query: np.ndarray, k: int, within: ScopeFilter | None = None) -> list[tuple[int, float]]:
+        """The k nearest passages to query, optionally only among those a scope filter allows.
 
         Returns:
             (passage id, similarity) pairs, best first; approximate for `ivf`.
@@ -118,15 +120,19 @@ class VectorIndex:
         if len(self) == 0 or k <= 0:
             return []
         selector = None
-        if allowed_ids is not None:
-            if len(allowed_ids) == 0:
+        if within is not None:
+            if len(within.allowed) == 0:
                 return []
-            selector = faiss.IDSelectorBatch(allowed_ids)
+            # FAISS hashes the id list per search: hash whichever side is shorter.
+            if len(within.allowed) <= len(within.excluded):
+                selector = faiss.IDSelectorBatch(within.allowed)
+            else:
+                selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(within.excluded))
         if self.kind == IVF:
             # A scope holding a small share of the passages has few of them in any one
             # list: probe proportionally more lists, so about as many allowed vectors are
             # scanned as an unrestricted search scans.
-            share = len(allowed_ids) / len(self) if allowed_ids is not None else 1.0
+            share = within.share if within is not None else 1.0
             nprobe = min(self.lists, math.ceil(self.nprobe / max(share, 1e-9)))
             params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
         else:

@@ -256,3 +256,26 @@ async def test_keyword_index_is_saved_and_reused_until_passages_change(tmp_path:
         assert builds == [4]  # new passages: rebuilt over all of them
     finally:
         await engine.close()
+
+
+async def test_a_large_keyword_index_is_rebuilt_in_the_background_while_questions_are_answered(
+    engine: Engine, tmp_path: Path, monkeypatch
+):
+    import index.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
+    ferry = {
+        "title": "Night ferry returns",
+        "text": "The night ferry to the islands returns in May, after the shipping line bought a second boat.\n\n"
+        "Tickets for the night crossing go on sale next week at the ferry office.",
+    }
+    await engine.ingest_paths([write_jsonl(tmp_path / "two.jsonl", ARTICLES)])
+    assert not (await engine.ask("when did the harbour bridge reopen after repairs?")).abstained
+    await engine.ingest_paths([write_jsonl(tmp_path / "ferry.jsonl", [ferry])])
+    # answered from the old keyword index (and meaning) while the new one builds
+    answer = await engine.ask("when does the night ferry to the islands return?")
+    assert engine._keyword_rebuild is not None
+    assert answer.answers and answer.answers[0].article.title == "Night ferry returns"
+    await engine._keyword_rebuild
+    ferry_ids = {p.id for p in await engine.passages(range(1, 10)) if "night crossing" in p.text}
+    assert set(await engine.rank_keyword("tickets night crossing", 1)) == ferry_ids

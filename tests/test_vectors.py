@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from index import Engine
+from index.scopes import ScopeFilter
 from index.vectors import IVF, VectorIndex
 
 from .helpers import BRIDGE, hashing_settings, write_jsonl
@@ -106,7 +107,8 @@ def test_ivf_search_within_a_sliver_of_the_index_probes_enough_lists():
     rng = np.random.default_rng(5)
     flat, ivf = flat_and_ivf(clustered(rng, 20_000, 0.6), nprobe=1)
     allowed = np.sort(rng.choice(np.arange(1, 20_001), 20, replace=False))
+    within = ScopeFilter(allowed, np.setdiff1d(np.arange(1, 20_001), allowed))
     for q in clustered(rng, 20, 0.8):
-        found = ivf.search(q, 5, allowed)
+        found = ivf.search(q, 5, within)
         assert len(found) == 5 and {i for i, _ in found} <= set(allowed.tolist())
-        assert overlap(found, flat.search(q, 5, allowed)) >= 0.8
+        assert overlap(found, flat.search(q, 5, within)) >= 0.8
