@@ -303,21 +303,33 @@ def bench_cold_start(runs: int) -> dict:
 
 def run_worker(*args: str) -> dict:
     """Run this script in a new process (so each figure has its own memory) and read its JSON."""
-    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, __file__, *args], check=True, stdout=subprocess.PIPE, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def synthetic_store(size: int, root: Path) -> tuple[Path, dict]:
+    """The synthetic store of this size under root, built (in a worker) unless it is there already."""
+    data_dir = root / f"synthetic-{size}"
+    if (data_dir / "newsdesk.db").exists():
+        return data_dir, {}
+    data_dir.mkdir(parents=True)
+    return data_dir, run_worker("--worker-build", str(size), str(data_dir))
 
 
 def query_at_size(size: int, repeats: int, store_root: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
-        data_dir = (store_root or Path(scratch)) / f"synthetic-{size}"
-        built = {}
-        if not (data_dir / "newsdesk.db").exists():
-            data_dir.mkdir(parents=True)
-            built = run_worker("--worker-build", str(size), str(data_dir))
+        data_dir, built = synthetic_store(size, store_root or Path(scratch))
         return {**run_worker("--worker-query", str(data_dir), "--repeats", str(repeats)), **built}
 
 
-SECTIONS = ("ingest", "query", "recall", "cold_start")
+def discord_at_size(size: int, interactions: int, rate: float, store_root: Path | None) -> dict:
+    with tempfile.TemporaryDirectory() as scratch:
+        data_dir, _ = synthetic_store(size, store_root or Path(scratch))
+        args = ("--worker-discord", str(data_dir), "--interactions", str(interactions), "--rate", str(rate))
+        return {"passages": size, **run_worker(*args)}
+
+
+SECTIONS = ("ingest", "query", "recall", "cold_start", "discord")
 
 
 def main() -> None:
@@ -330,8 +342,12 @@ def main() -> None:
     parser.add_argument("--store-root", type=Path, help="keep the synthetic stores here and reuse them")
     parser.add_argument("--eval-store", type=Path, help="a store holding the SQuAD corpus (built there if empty)")
     parser.add_argument("--recall-questions", type=int, default=2_000)
+    parser.add_argument("--interactions", type=int, default=1_000, help="/ask interactions for the Discord figure")
+    parser.add_argument("--rate", type=float, default=100, help="interactions a second for the Discord figure")
+    parser.add_argument("--discord-store-size", type=int, default=10_000)
     parser.add_argument("--worker-build", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--worker-query", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-discord", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     if args.worker_build:
@@ -345,6 +361,11 @@ def main() -> None:
     if args.worker_query:
         print(json.dumps(asyncio.run(bench_query(args.worker_query, args.repeats))))
         return
+    if args.worker_discord:
+        from discord_load import bench_discord  # beside this script
+
+        print(json.dumps(asyncio.run(bench_discord(args.worker_discord, args.interactions, args.rate))))
+        return
     results: dict = {}
     if "ingest" in args.only:
         results["ingest"] = asyncio.run(bench_ingest(args.ingest_articles))
@@ -354,6 +375,8 @@ def main() -> None:
         results["recall"] = asyncio.run(bench_recall(args.eval_store, args.recall_questions))
     if "cold_start" in args.only:
         results["cold_start"] = bench_cold_start(3)
+    if "discord" in args.only:
+        results["discord"] = discord_at_size(args.discord_store_size, args.interactions, args.rate, args.store_root)
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -369,6 +392,12 @@ def main() -> None:
         print(
             f"recall@10 of IVF-SQ8 ({r['lists']} lists) vs exact, {r['vectors']:,} SQuAD vectors, {r['questions']} "
             f"questions: {r['recall_at_10_by_nprobe']} (shipped nprobe {r['shipped_nprobe']})"
+        )
+    if d := results.get("discord"):
+        print(
+            f"discord: {d['interactions']} /ask at {d['offered_per_s']}/s over {d['passages']:,} passages: {d['answers_per_s']} answers/s, "
+            f"follow-up p50 {d['followup_p50_ms']} ms p95 {d['followup_p95_ms']} ms, {d['lost']} lost, "
+            f"event-loop lag p99 {d['loop_lag_p99_ms']} ms"
         )
     if c := results.get("cold_start"):
         print(f"cold start: newsdesk ask {c['ask_median_s']} s vs import sentence_transformers {c['import_sentence_transformers_median_s']} s")

@@ -28,6 +28,7 @@ import faiss
 import numpy as np
 
 from .answers import Answer, ArticleInfo, Quote
+from .batching import QuestionBatcher
 from .embedding import Embedder, create_embedder, create_query_encoder, model_identity
 from .errors import ModelMismatchError, QuestionError
 from .highlight import best_sentence
@@ -165,6 +166,9 @@ class Engine:
             1, thread_name_prefix="newsdesk-search", initializer=faiss.omp_set_num_threads, initargs=(1,)
         )
         self._write_lock = asyncio.Lock()
+        self._question_batcher = QuestionBatcher(
+            lambda questions: self._run(self._encoder_pool, lambda: self._loaded_query_encoder().encode(questions))
+        )
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -263,7 +267,7 @@ class Engine:
         return await self._run(self._encoder_pool, lambda: self._loaded_embedder().encode(texts))
 
     async def _embed_question(self, question: str) -> np.ndarray:
-        return (await self._run(self._encoder_pool, lambda: self._loaded_query_encoder().encode([question])))[0]
+        return await self._question_batcher.encode(question)
 
     @property
     def _index_path(self) -> Path:
