@@ -38,7 +38,7 @@ from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_cor
 from .selection import Candidate, fuse, select
 from .settings import Settings, load_settings
 from .scopes import PassageScopes, ScopeFilter
-from .store import GLOBAL_SCOPE, ArticleRow, NewArticle, NewPassage, NewSentence, PassageRow, Store
+from .store import GLOBAL_SCOPE, ArticleRow, NewArticle, NewPassage, NewSentence, PassageRow, SentenceVectors, Store
 from .tokenization import tokenize
 from .vectors import FLAT, IVF, VectorIndex, ivf_lists
 
@@ -120,8 +120,7 @@ class _Retrieval:
     rows: dict[int, PassageRow]
     articles: dict[int, ArticleRow]
     passage_vectors: dict[int, np.ndarray]
-    # each candidate's sentences as (start, end, vector)
-    sentences: dict[int, list[tuple[int, int, np.ndarray]]]
+    sentences: dict[int, SentenceVectors]
     candidates: list[Candidate]
 
 
@@ -629,8 +628,8 @@ class Engine:
             if pid not in rows or pid not in passage_vectors:
                 continue
             dense = float(passage_vectors[pid] @ query)
-            if r.sentence_weight and sentences[pid]:
-                best = max(float(v @ query) for _, _, v in sentences[pid])
+            if r.sentence_weight and pid in sentences:
+                best = float((sentences[pid].vectors @ query).max())
                 dense = (1 - r.sentence_weight) * dense + r.sentence_weight * best
             article = articles[rows[pid].article_id]
             candidate = Candidate(pid, article.id, article.date, dense, keyword_scores.of(pid, rows[pid].text) / ideal)
@@ -697,13 +696,13 @@ class Engine:
         quotes = []
         for c in chosen:
             p = rows[c.passage_id]
-            # sentence spans, relative to the passage
-            spans = [(s - p.start, e - p.start) for s, e, _ in sentences[p.id]] or [(0, len(p.text))]
-            h_start, h_end = spans[0]
-            if len(spans) > 1:
-                h_start, h_end = best_sentence(
+            h_start, h_end = 0, len(p.text)
+            if p.id in sentences:
+                # sentence spans, relative to the passage
+                spans = [(s - p.start, e - p.start) for s, e in sentences[p.id].spans]
+                h_start, h_end = spans[0] if len(spans) == 1 else best_sentence(
                     spans,
-                    np.stack([v for _, _, v in sentences[p.id]]),
+                    sentences[p.id].vectors,
                     found.query,
                     found.tokens,
                     p.text,

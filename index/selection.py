@@ -3,7 +3,7 @@ spread the quotes over articles, and let the newer article win a tie."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -24,25 +24,27 @@ def fuse(dense: float, keyword: float, dense_weight: float) -> float:
     return dense_weight * dense + (1.0 - dense_weight) * min(keyword, 1.0)
 
 
-def order_by_score_then_recency(candidates: list[Candidate], tie: float) -> list[Candidate]:
-    """Best fused score first; where two are within `tie`, the newer article first.
+def order_by_score_then_recency(
+    candidates: list[Candidate], tie: float, score: Callable[[Candidate], float] = lambda c: c.fused
+) -> list[Candidate]:
+    """Best score first (fused, unless `score` says otherwise); where two are within `tie`, the newer article first.
 
     News goes stale: between two passages that answer about equally well, the more
     recent report is the one a reader wants first.
     """
-    ordered = sorted(candidates, key=lambda c: -c.fused)
+    ordered = sorted(((score(c), c) for c in candidates), key=lambda pair: -pair[0])
     # One bubble pass per element is enough: a swap only moves a newer item up past
     # near-equals, and near-equality is local.
     for _ in range(len(ordered)):
         swapped = False
         for i in range(len(ordered) - 1):
-            a, b = ordered[i], ordered[i + 1]
-            if a.fused - b.fused <= tie and (b.date or "") > (a.date or ""):
-                ordered[i], ordered[i + 1] = b, a
+            (a_score, a), (b_score, b) = ordered[i], ordered[i + 1]
+            if a_score - b_score <= tie and (b.date or "") > (a.date or ""):
+                ordered[i], ordered[i + 1] = ordered[i + 1], ordered[i]
                 swapped = True
         if not swapped:
             break
-    return ordered
+    return [c for _, c in ordered]
 
 
 def select(
@@ -77,11 +79,9 @@ def select(
     chosen_vectors: list[np.ndarray] = []
     per_article: dict[int, int] = {}
     while remaining and len(chosen) < k:
-        adjusted = [
-            replace(c, fused=c.fused - same_article_penalty * per_article.get(c.article_id, 0)) for c in remaining
-        ]
-        best = order_by_score_then_recency(adjusted, recency_tie)[0]
-        pick = next(c for c in remaining if c.passage_id == best.passage_id)
+        pick = order_by_score_then_recency(
+            remaining, recency_tie, lambda c: c.fused - same_article_penalty * per_article.get(c.article_id, 0)
+        )[0]
         remaining.remove(pick)
         vector = vector_of(pick.passage_id)
         if any(float(vector @ other) >= duplicate_similarity for other in chosen_vectors):

@@ -98,6 +98,14 @@ class PassageRow:
 
 
 @dataclass(frozen=True)
+class SentenceVectors:
+    """A passage's sentences: their spans in the article text, in order, and their vectors, a row each."""
+
+    spans: list[tuple[int, int]]
+    vectors: np.ndarray
+
+
+@dataclass(frozen=True)
 class NewSentence:
     start: int
     end: int
@@ -433,28 +441,33 @@ class Store:
 
     async def candidate_vectors(
         self, passage_ids: Iterable[int], model: str
-    ) -> tuple[dict[int, np.ndarray], dict[int, list[tuple[int, int, np.ndarray]]]]:
-        """The stored (exact) vectors of some passages, and of their sentences as (start, end, vector) in order."""
+    ) -> tuple[dict[int, np.ndarray], dict[int, SentenceVectors]]:
+        """The stored (exact) vectors of some passages, and their sentences' (passages without any are left out)."""
         ids = list(set(passage_ids))
-        passages: dict[int, np.ndarray] = {}
-        sentences: dict[int, list[tuple[int, int, np.ndarray]]] = {pid: [] for pid in ids}
         if not ids:
-            return passages, sentences
+            return {}, {}
         cursor = await self._db.execute(
             "SELECT p.id, e.vector FROM passages p JOIN embeddings e ON e.text_hash = p.text_hash AND e.model = ? "
             f"WHERE p.id IN ({','.join('?' * len(ids))})",
             (model, *ids),
         )
-        for pid, blob in await cursor.fetchall():
-            passages[pid] = np.frombuffer(blob, dtype=np.float32)
+        passages = {pid: np.frombuffer(blob, dtype=np.float32) for pid, blob in await cursor.fetchall()}
         cursor = await self._db.execute(
             "SELECT s.passage_id, s.start, s.end, e.vector FROM sentences s "
             "JOIN embeddings e ON e.text_hash = s.text_hash AND e.model = ? "
             f"WHERE s.passage_id IN ({','.join('?' * len(ids))}) ORDER BY s.passage_id, s.start",
             (model, *ids),
         )
+        grouped: dict[int, list[tuple[int, int, bytes]]] = {}
         for pid, start, end, blob in await cursor.fetchall():
-            sentences[pid].append((start, end, np.frombuffer(blob, dtype=np.float32)))
+            grouped.setdefault(pid, []).append((start, end, blob))
+        sentences = {
+            pid: SentenceVectors(
+                [(start, end) for start, end, _ in rows],
+                np.frombuffer(b"".join(blob for _, _, blob in rows), dtype=np.float32).reshape(len(rows), -1),
+            )
+            for pid, rows in grouped.items()
+        }
         return passages, sentences
 
     async def _insert_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
