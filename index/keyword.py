@@ -28,8 +28,7 @@ class KeywordIndex:
     """BM25 scores for passages; built once over a snapshot of the passages."""
 
     def __init__(self, passage_ids: np.ndarray, bm25: bm25s.BM25, doc_freq: dict[str, int], average_length: float):
-        self.ids = np.asarray(passage_ids, dtype=np.int64)
-        self._row_of = {int(pid): row for row, pid in enumerate(self.ids)}
+        self.ids = np.asarray(passage_ids, dtype=np.int64)  # ascending: rows are found by bisection
         self._bm25 = bm25
         self._doc_freq = doc_freq
         self._average_length = average_length or 1.0
@@ -37,8 +36,10 @@ class KeywordIndex:
     @classmethod
     def build(cls, passage_ids: Sequence[int], texts: Sequence[str]) -> "KeywordIndex":
         """Tokenize and index the passages (about 12 s per 100k passages here)."""
+        order = np.argsort(np.asarray(passage_ids, dtype=np.int64), kind="stable")
+        passage_ids = np.asarray(passage_ids, dtype=np.int64)[order]
         bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
-        token_lists = [tokenize(t) for t in texts]
+        token_lists = [tokenize(texts[i]) for i in order]
         if token_lists:
             bm25.index(token_lists, show_progress=False)
         doc_freq = dict(Counter(token for tokens in token_lists for token in set(tokens)))
@@ -71,6 +72,11 @@ class KeywordIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def row_of(self, passage_id: int) -> int | None:
+        """The passage's row in the index, or None if the index does not hold it."""
+        row = int(np.searchsorted(self.ids, passage_id))
+        return row if row < len(self.ids) and self.ids[row] == passage_id else None
 
     def idf(self, token: str) -> float:
         """Lucene's idf; a word no passage contains gets the highest idf there is."""
@@ -117,7 +123,7 @@ class KeywordScores:
 
     def of(self, passage_id: int, text: str) -> float:
         """A passage's score; one the index does not hold (added since it was built) is scored from its text."""
-        row = self._index._row_of.get(passage_id)
+        row = self._index.row_of(passage_id)
         return float(self._scores[row]) if row is not None else self._index.score_text(self._tokens, text)
 
     def top(self, k: int) -> list[tuple[int, float]]:
