@@ -474,13 +474,13 @@ class Engine:
         if self._vectors is None or self._wants_rebuild(self._vectors):
             self._vectors = await self._rebuild_vectors()
             return
-        vectors = self._vectors
+        await self._run(self._search_pool, self._vectors.add, passage_ids, matrix)
+        await self._save_vectors()
 
-        def add_and_save() -> None:
-            vectors.add(passage_ids, matrix)
-            vectors.save(self._index_path)
-
-        await self._run(self._search_pool, add_and_save)
+    async def _save_vectors(self) -> None:
+        """Write the index file in a thread of its own: searches only read the index, so they
+        go on meanwhile (a million passages take seconds to write); writers hold the write lock."""
+        await asyncio.to_thread(self._vectors.save, self._index_path)
 
     async def remove(self, article_id: int, scopes: Iterable[str] | None = None) -> bool:
         """Delete an article and its passages, if it exists within scopes.
@@ -496,13 +496,8 @@ class Engine:
             self._filter_cache.clear()
             self._keyword_stale = True
             if self._vectors is not None:
-                vectors = self._vectors
-
-                def remove_and_save() -> None:
-                    vectors.remove(passage_ids)
-                    vectors.save(self._index_path)
-
-                await self._run(self._search_pool, remove_and_save)
+                await self._run(self._search_pool, self._vectors.remove, passage_ids)
+                await self._save_vectors()
             return True
 
     async def reembed(self, on_batch: Callable[[int, int], None] | None = None) -> int:
