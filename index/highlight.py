@@ -20,6 +20,13 @@ def keyword_coverage(question_tokens: Sequence[str], text: str, idf: Callable[[s
     return sum(idf(t) for t in present) / total
 
 
+def best_sentence_coverage(
+    question_tokens: Sequence[str], text: str, sentences: Sequence[Span], idf: Callable[[str], float]
+) -> float:
+    """The highest `keyword_coverage` of any one sentence (spans into text); 0 without sentences."""
+    return max((keyword_coverage(question_tokens, text[s:e], idf) for s, e in sentences), default=0.0)
+
+
 def best_sentence(
     sentences: Sequence[Span],
     sentence_vectors: np.ndarray,

@@ -47,8 +47,9 @@ class RetrievalSettings:
     duplicate_similarity: float = 0.95
     same_article_penalty: float = 0.05
     sentence_weight: float = 0.5
+    sentence_keyword_weight: float = 0.7
     recency_tie: float = 0.02
-    abstain_below: float = 0.47
+    abstain_below: float = 0.46
 
 
 @dataclass(frozen=True)

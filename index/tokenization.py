@@ -1,7 +1,7 @@
 """Words for keyword matching: lower-cased, stop words dropped, Snowball-stemmed.
 
 One tokenizer serves the keyword index, the query and the choice of sentence to mark,
-so they always agree on what a word is.
+so they always agree on what a word is. A question also drops its question words.
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ from bm25s.stopwords import STOPWORDS_EN
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORDS = frozenset(STOPWORDS_EN)
+# Words that make a sentence a question but are not what it asks about. Articles rarely
+# contain them, so BM25 would rate them as rare and informative; in a question they only
+# add noise to the keyword score and to its normalisation.
+_QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how"})
 
 
 @lru_cache(maxsize=1)
@@ -24,4 +28,10 @@ def _stemmer() -> Stemmer.Stemmer:
 def tokenize(text: str) -> list[str]:
     """The stemmed content words of text, in order."""
     words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+    return _stemmer().stemWords(words)
+
+
+def question_tokens(question: str) -> list[str]:
+    """The stemmed content words of a question: `tokenize` without the question words."""
+    words = [w for w in _WORD.findall(question.lower()) if w not in _STOPWORDS and w not in _QUESTION_WORDS]
     return _stemmer().stemWords(words)

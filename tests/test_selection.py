@@ -37,3 +37,19 @@ def test_the_newer_article_wins_a_near_tie_but_not_a_clear_gap():
     assert pick([old, new], k=2) == [2, 1]
     old, new = cand(1, 10, 0.80, "2019-05-01"), cand(2, 20, 0.70, "2024-05-01")
     assert pick([old, new], k=2) == [1, 2]
+
+
+def test_question_words_are_not_keywords():
+    from index.tokenization import question_tokens, tokenize
+
+    assert question_tokens("When and where did the bridge open?") == tokenize("did the bridge open")
+
+
+def test_sentence_coverage_rewards_the_question_words_in_one_sentence():
+    from index.highlight import best_sentence_coverage
+
+    text = "The bridge opened in May. The mayor cut the ribbon."
+    spans = [(0, 25), (26, len(text))]
+    idf = lambda token: 1.0
+    assert best_sentence_coverage(["bridg", "open"], text, spans, idf) == 1.0
+    assert best_sentence_coverage(["bridg", "mayor"], text, spans, idf) == 0.5
