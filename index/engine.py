@@ -127,6 +127,13 @@ class _Retrieval:
     candidates: list[Candidate]
 
 
+def _relative_spans(passage: PassageRow, sentences: SentenceVectors | None) -> list[tuple[int, int]]:
+    """A passage's sentence spans relative to its own text (the whole passage if it has none stored)."""
+    if sentences is None:
+        return [(0, len(passage.text))]
+    return [(s - passage.start, e - passage.start) for s, e in sentences.spans]
+
+
 def _info(row: ArticleRow) -> ArticleInfo:
     return ArticleInfo(id=row.id, title=row.title, source=row.source, date=row.date, url=row.url, origin=row.origin)
 
@@ -641,7 +648,7 @@ class Engine:
                 coverage = 0.0
                 if c.passage_id in best:
                     p = rows[c.passage_id]
-                    spans = [(s - p.start, e - p.start) for s, e in sentences[p.id].spans] if p.id in sentences else [(0, len(p.text))]
+                    spans = _relative_spans(p, sentences.get(p.id))
                     coverage = best_sentence_coverage(tokens, p.text, spans, keyword.idf)
                 w = r.sentence_keyword_weight
                 c.keyword = (1 - w) * min(c.keyword, 1.0) + w * coverage
@@ -707,11 +714,10 @@ class Engine:
         quotes = []
         for c in chosen:
             p = rows[c.passage_id]
-            h_start, h_end = 0, len(p.text)
-            if p.id in sentences:
-                # sentence spans, relative to the passage
-                spans = [(s - p.start, e - p.start) for s, e in sentences[p.id].spans]
-                h_start, h_end = spans[0] if len(spans) == 1 else best_sentence(
+            spans = _relative_spans(p, sentences.get(p.id))
+            h_start, h_end = spans[0]
+            if len(spans) > 1:
+                h_start, h_end = best_sentence(
                     spans,
                     sentences[p.id].vectors,
                     found.query,

@@ -14,10 +14,14 @@ from bm25s.stopwords import STOPWORDS_EN
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORDS = frozenset(STOPWORDS_EN)
-# Words that make a sentence a question but are not what it asks about. Articles rarely
-# contain them, so BM25 would rate them as rare and informative; in a question they only
-# add noise to the keyword score and to its normalisation.
-_QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how"})
+# Words that make a sentence a question but are not what it asks about: question words
+# and the auxiliaries that go with them ("when did ...", "how does ..."). Articles rarely
+# contain the question words, and a small corpus may lack the auxiliaries too, so BM25
+# would rate them rare and informative; in a question they only add noise to the keyword
+# score and to its normalisation.
+_QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how do does did has have had can could would should were".split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -25,13 +29,15 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+def _content_words(text: str, dropped: frozenset[str]) -> list[str]:
+    return _stemmer().stemWords([w for w in _WORD.findall(text.lower()) if w not in dropped])
+
+
 def tokenize(text: str) -> list[str]:
     """The stemmed content words of text, in order."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
-    return _stemmer().stemWords(words)
+    return _content_words(text, _STOPWORDS)
 
 
 def question_tokens(question: str) -> list[str]:
     """The stemmed content words of a question: `tokenize` without the question words."""
-    words = [w for w in _WORD.findall(question.lower()) if w not in _STOPWORDS and w not in _QUESTION_WORDS]
-    return _stemmer().stemWords(words)
+    return _content_words(question, _STOPWORDS | _QUESTION_WORDS)

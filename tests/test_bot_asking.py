@@ -44,11 +44,14 @@ async def test_ask_defers_then_follows_up_with_the_quote_and_title(fake_discord,
     answer = body(await reply(fake_discord, sent))
     defer = fake_discord.interaction_responses(sent.token)[0]
     assert defer.path == sent.callback_path and defer.json == {"type": 5}
-    (embed,) = answer["embeds"]
+    embed = answer["embeds"][0]
     assert embed["title"] == "1. Harbour bridge reopens" and embed["url"] == "https://example.org/bridge"
     assert embed["footer"]["text"] == "Coast Gazette · 2024-03-01"
     assert embed["description"].startswith("> ") and "**" in embed["description"]  # the key sentence in bold
-    assert unquote(embed["description"]) in BRIDGE["text"]  # verbatim
+    assert "reopened on Monday" in embed["description"]  # the passage that answers comes first
+    for number, quote in enumerate(answer["embeds"], start=1):  # only the bridge article is relevant
+        assert quote["title"] == f"{number}. Harbour bridge reopens"
+        assert unquote(quote["description"]) in BRIDGE["text"]  # verbatim
     assert answer["allowed_mentions"] == {"parse": []}
 
 
@@ -155,7 +158,7 @@ async def test_feedback_is_stored_once_per_member_with_the_user_id_hashed(fake_d
     (row,) = db_rows(settings, "SELECT question, quotes, user_hash, helpful FROM feedback")
     question, quotes, user_hash, verdict = row
     assert (question, verdict) == (BRIDGE_QUESTION, 1)
-    assert [q["article_id"] for q in json.loads(quotes)] == [1]
+    assert [q["article_id"] for q in json.loads(quotes)] == [1] * len(body(answer)["embeds"])  # the quotes shown
     assert str(fake_discord.tester_id) not in user_hash and len(user_hash) == 64
 
 
