@@ -439,19 +439,11 @@ class Store:
             missing.extend(await cursor.fetchall())
         return list(dict(missing).items())
 
-    async def candidate_vectors(
-        self, passage_ids: Iterable[int], model: str
-    ) -> tuple[dict[int, np.ndarray], dict[int, SentenceVectors]]:
-        """The stored (exact) vectors of some passages, and their sentences' (passages without any are left out)."""
+    async def sentence_vectors(self, passage_ids: Iterable[int], model: str) -> dict[int, SentenceVectors]:
+        """The sentences of some passages with their stored vectors (passages without any are left out)."""
         ids = list(set(passage_ids))
         if not ids:
-            return {}, {}
-        cursor = await self._db.execute(
-            "SELECT p.id, e.vector FROM passages p JOIN embeddings e ON e.text_hash = p.text_hash AND e.model = ? "
-            f"WHERE p.id IN ({','.join('?' * len(ids))})",
-            (model, *ids),
-        )
-        passages = {pid: np.frombuffer(blob, dtype=np.float32) for pid, blob in await cursor.fetchall()}
+            return {}
         cursor = await self._db.execute(
             "SELECT s.passage_id, s.start, s.end, e.vector FROM sentences s "
             "JOIN embeddings e ON e.text_hash = s.text_hash AND e.model = ? "
@@ -461,14 +453,13 @@ class Store:
         grouped: dict[int, list[tuple[int, int, bytes]]] = {}
         for pid, start, end, blob in await cursor.fetchall():
             grouped.setdefault(pid, []).append((start, end, blob))
-        sentences = {
+        return {
             pid: SentenceVectors(
                 [(start, end) for start, end, _ in rows],
                 np.frombuffer(b"".join(blob for _, _, blob in rows), dtype=np.float32).reshape(len(rows), -1),
             )
             for pid, rows in grouped.items()
         }
-        return passages, sentences
 
     async def _insert_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         await self._db.executemany(
