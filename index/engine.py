@@ -32,7 +32,7 @@ from .batching import QuestionBatcher
 from .embedding import Embedder, create_embedder, create_query_encoder, model_identity
 from .errors import ModelMismatchError, QuestionError
 from .highlight import best_sentence, best_sentence_coverage
-from .keyword import KeywordIndex, KeywordScores
+from .keyword import KeywordIndex
 from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
 from .selection import Candidate, fuse, select
@@ -611,24 +611,26 @@ class Engine:
         vectors = self._vectors
         if vectors is None or not len(vectors):
             return None
-        query = await self._embed_question(question)
         tokens = question_tokens(question)
         within, mask = self._filter(scopes, keyword)
-
-        def search() -> tuple[list[tuple[int, float]], KeywordScores]:
-            return vectors.search(query, r.candidates, within), keyword.scores(tokens, mask)
-
-        dense_hits, keyword_scores = await self._run(self._search_pool, search)
-        ids = list(dict.fromkeys([pid for pid, _ in dense_hits] + [pid for pid, _ in keyword_scores.top(r.candidates)]))
+        rows: dict[int, PassageRow] = {}
+        articles: dict[int, ArticleRow] = {}
+        passage_vectors: dict[int, np.ndarray] = {}
+        # The words need no encoder: their candidates are found and read while it runs.
+        encoding = asyncio.ensure_future(self._embed_question(question))
+        try:
+            keyword_scores = await self._run(self._search_pool, keyword.scores, tokens, mask)
+            keyword_ids = [pid for pid, _ in keyword_scores.top(r.candidates)]
+            await self._read_candidates(keyword_ids, rows, articles, passage_vectors)
+            query = await encoding
+        finally:
+            encoding.cancel()  # if reading failed; a no-op once it is done
+        dense_ids = [pid for pid, _ in await self._run(self._search_pool, vectors.search, query, r.candidates, within)]
+        await self._read_candidates(dense_ids, rows, articles, passage_vectors)
+        ids = list(dict.fromkeys(dense_ids + keyword_ids))
         if not ids:
             return None
-        rows = {p.id: p for p in await self._store.passages(ids)}
-        articles = await self._store.articles_by_id({p.article_id for p in rows.values()})
         ideal = keyword.ideal_score(tokens) or 1.0
-        # Exact stored vectors: the index's scores may be approximate, and keyword-only candidates have none.
-        passage_vectors: dict[int, np.ndarray] = {}
-        async for found_ids, matrix in self._store.passage_vectors(self.model_identity, list(rows)):
-            passage_vectors.update(zip(found_ids.tolist(), matrix))
         candidates = []
         for pid in ids:
             if pid not in rows:  # removed meanwhile
@@ -659,6 +661,26 @@ class Engine:
             c.keyword = (1 - w) * min(c.keyword, 1.0) + w * best_coverage.get(c.passage_id, 0.0)
             c.fused = fuse(c.dense, c.keyword, r.dense_weight)
         return _Retrieval(query, tokens, keyword, rows, articles, passage_vectors, sentences, candidates)
+
+    async def _read_candidates(
+        self,
+        ids: list[int],
+        rows: dict[int, PassageRow],
+        articles: dict[int, ArticleRow],
+        passage_vectors: dict[int, np.ndarray],
+    ) -> None:
+        """Add the passages of ids not read yet to rows, with their articles and exact stored vectors.
+
+        Exact vectors, because the index's scores may be approximate and keyword-only
+        candidates have none.
+        """
+        new = [pid for pid in ids if pid not in rows]
+        if not new:
+            return
+        rows.update((p.id, p) for p in await self._store.passages(new))
+        articles.update(await self._store.articles_by_id({rows[pid].article_id for pid in new if pid in rows} - set(articles)))
+        async for found_ids, matrix in self._store.passage_vectors(self.model_identity, [pid for pid in new if pid in rows]):
+            passage_vectors.update(zip(found_ids.tolist(), matrix))
 
     async def ask(self, question: str, scopes: Iterable[str] | None = None, k: int | None = None) -> Answer:
         """Answer a question with verbatim quotes from stored articles, or abstain.
