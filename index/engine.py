@@ -31,7 +31,7 @@ from .answers import Answer, ArticleInfo, Quote
 from .batching import QuestionBatcher
 from .embedding import Embedder, create_embedder, create_query_encoder, model_identity
 from .errors import ModelMismatchError, QuestionError
-from .highlight import best_sentence, best_sentence_coverage
+from .highlight import best_sentence, best_sentence_coverage, word_weights
 from .keyword import KeywordIndex
 from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
@@ -118,8 +118,8 @@ class _Retrieval:
     """One question's scored candidates and what quoting them needs."""
 
     query: np.ndarray
-    tokens: list[str]
-    keyword: KeywordIndex
+    # the question's keyword tokens with their rarity
+    weights: dict[str, float]
     rows: dict[int, PassageRow]
     articles: dict[int, ArticleRow]
     passage_vectors: dict[int, np.ndarray]
@@ -631,13 +631,11 @@ class Engine:
         if not ids:
             return None
         ideal = keyword.ideal_score(tokens) or 1.0
+        ids = [pid for pid in ids if pid in rows]  # not removed meanwhile
         candidates = []
-        for pid in ids:
-            if pid not in rows:  # removed meanwhile
-                continue
+        for pid, keyword_score in zip(ids, keyword_scores.of(ids, [rows[pid].text for pid in ids])):
             article = articles[rows[pid].article_id]
-            keyword_score = keyword_scores.of(pid, rows[pid].text) / ideal
-            candidate = Candidate(pid, article.id, article.date, float(passage_vectors[pid] @ query), keyword_score)
+            candidate = Candidate(pid, article.id, article.date, float(passage_vectors[pid] @ query), keyword_score / ideal)
             candidate.fused = fuse(candidate.dense, candidate.keyword, r.dense_weight)
             candidates.append(candidate)
         # A question usually asks about one sentence, which a whole passage dilutes, in
@@ -650,9 +648,10 @@ class Engine:
             if c.passage_id in sentences:
                 best = float((sentences[c.passage_id].vectors @ query).max())
                 c.dense = (1 - r.sentence_weight) * c.dense + r.sentence_weight * best
+        weights = word_weights(tokens, keyword.idf)
         best_coverage = {
             c.passage_id: best_sentence_coverage(
-                tokens, rows[c.passage_id].text, _relative_spans(rows[c.passage_id], sentences.get(c.passage_id)), keyword.idf
+                weights, rows[c.passage_id].text, _relative_spans(rows[c.passage_id], sentences.get(c.passage_id))
             )
             for c in top
         }
@@ -660,7 +659,7 @@ class Engine:
         for c in candidates:
             c.keyword = (1 - w) * min(c.keyword, 1.0) + w * best_coverage.get(c.passage_id, 0.0)
             c.fused = fuse(c.dense, c.keyword, r.dense_weight)
-        return _Retrieval(query, tokens, keyword, rows, articles, passage_vectors, sentences, candidates)
+        return _Retrieval(query, weights, rows, articles, passage_vectors, sentences, candidates)
 
     async def _read_candidates(
         self,
@@ -748,9 +747,8 @@ class Engine:
                     spans,
                     sentences[p.id].vectors,
                     found.query,
-                    found.tokens,
+                    found.weights,
                     p.text,
-                    found.keyword.idf,
                     self.settings.retrieval.dense_weight,
                 )
             quotes.append(

@@ -1,8 +1,8 @@
-"""Choosing the sentence to mark inside a quoted passage."""
+"""Choosing the sentence to mark inside a quoted passage, and scoring passages by their best sentence."""
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -10,30 +10,30 @@ from .passages import Span
 from .tokenization import tokenize
 
 
-def keyword_coverage(question_tokens: Sequence[str], text: str, idf: Callable[[str], float]) -> float:
-    """Share of the question's informative words (weighted by idf) that text contains."""
-    wanted = set(question_tokens)
-    total = sum(idf(t) for t in wanted)
+def word_weights(question_tokens: Sequence[str], idf: Callable[[str], float]) -> dict[str, float]:
+    """Each of the question's words with its rarity: what `keyword_coverage` weighs, computed once a question."""
+    return {token: idf(token) for token in set(question_tokens)}
+
+
+def keyword_coverage(weights: Mapping[str, float], text: str) -> float:
+    """Share of the question's informative words (weighted by rarity, see `word_weights`) that text contains."""
+    total = sum(weights.values())
     if total <= 0:
         return 0.0
-    present = wanted.intersection(tokenize(text))
-    return sum(idf(t) for t in present) / total
+    return sum(weights[t] for t in weights.keys() & set(tokenize(text))) / total
 
 
-def best_sentence_coverage(
-    question_tokens: Sequence[str], text: str, sentences: Sequence[Span], idf: Callable[[str], float]
-) -> float:
+def best_sentence_coverage(weights: Mapping[str, float], text: str, sentences: Sequence[Span]) -> float:
     """The highest `keyword_coverage` of any one sentence (spans into text); 0 without sentences."""
-    return max((keyword_coverage(question_tokens, text[s:e], idf) for s, e in sentences), default=0.0)
+    return max((keyword_coverage(weights, text[s:e]) for s, e in sentences), default=0.0)
 
 
 def best_sentence(
     sentences: Sequence[Span],
     sentence_vectors: np.ndarray,
     question_vector: np.ndarray,
-    question_tokens: Sequence[str],
+    weights: Mapping[str, float],
     text: str,
-    idf: Callable[[str], float],
     dense_weight: float,
 ) -> Span:
     """The sentence that best answers the question: meaning and shared words, mixed.
@@ -42,9 +42,8 @@ def best_sentence(
         sentences: spans of the passage's sentences in text.
         sentence_vectors: their embeddings, row per sentence.
         question_vector: the question's embedding.
-        question_tokens: the question's keyword tokens.
+        weights: the question's keyword tokens with their rarity (`word_weights`).
         text: the article text the spans index.
-        idf: word rarity, from the keyword index.
         dense_weight: weight of cosine similarity against keyword coverage.
 
     Returns:
@@ -52,7 +51,7 @@ def best_sentence(
     """
     dense = sentence_vectors @ question_vector
     scores = [
-        dense_weight * float(d) + (1 - dense_weight) * keyword_coverage(question_tokens, text[s:e], idf)
+        dense_weight * float(d) + (1 - dense_weight) * keyword_coverage(weights, text[s:e])
         for d, (s, e) in zip(dense, sentences)
     ]
     return sentences[int(np.argmax(scores))]

@@ -73,10 +73,12 @@ class KeywordIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def row_of(self, passage_id: int) -> int | None:
-        """The passage's row in the index, or None if the index does not hold it."""
-        row = int(np.searchsorted(self.ids, passage_id))
-        return row if row < len(self.ids) and self.ids[row] == passage_id else None
+    def rows_of(self, passage_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The passages' rows in the index, and whether the index holds each (else its row is meaningless)."""
+        if not len(self.ids):
+            return np.zeros(len(passage_ids), dtype=np.int64), np.zeros(len(passage_ids), dtype=bool)
+        rows = np.minimum(np.searchsorted(self.ids, passage_ids), len(self.ids) - 1)
+        return rows, self.ids[rows] == passage_ids
 
     def idf(self, token: str) -> float:
         """Lucene's idf; a word no passage contains gets the highest idf there is."""
@@ -121,10 +123,13 @@ class KeywordScores:
         self._tokens = tokens
         self._scores = scores
 
-    def of(self, passage_id: int, text: str) -> float:
-        """A passage's score; one the index does not hold (added since it was built) is scored from its text."""
-        row = self._index.row_of(passage_id)
-        return float(self._scores[row]) if row is not None else self._index.score_text(self._tokens, text)
+    def of(self, passage_ids: Sequence[int], texts: Sequence[str]) -> list[float]:
+        """Passages' scores; one the index does not hold (added since it was built) is scored from its text."""
+        rows, held = self._index.rows_of(np.asarray(passage_ids, dtype=np.int64))
+        return [
+            float(self._scores[row]) if is_held else self._index.score_text(self._tokens, text)
+            for row, is_held, text in zip(rows.tolist(), held.tolist(), texts)
+        ]
 
     def top(self, k: int) -> list[tuple[int, float]]:
         """The k best (passage id, score) pairs with a positive score, best first."""

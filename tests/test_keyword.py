@@ -18,9 +18,10 @@ def test_score_text_matches_the_index_scores(question: str):
     index = KeywordIndex.build(list(range(1, len(TEXTS) + 1)), TEXTS)
     tokens = tokenize(question)
     scores = index.scores(tokens)
-    for pid, text in enumerate(TEXTS, start=1):
-        assert index.score_text(tokens, text) == pytest.approx(scores.of(pid, text), rel=1e-4, abs=1e-6)
+    held = scores.of(range(1, len(TEXTS) + 1), TEXTS)
+    assert [index.score_text(tokens, text) for text in TEXTS] == pytest.approx(held, rel=1e-4, abs=1e-6)
     # a passage the index never saw is scored from its words, not as zero
     unseen = "New steel cables for the harbour bridge arrive by ship."
-    assert scores.of(999, unseen) == pytest.approx(index.score_text(tokens, unseen))
-    assert (scores.of(999, unseen) > 0) == bool(set(tokens) & set(tokenize(unseen)))
+    (score,) = scores.of([999], [unseen])
+    assert score == pytest.approx(index.score_text(tokens, unseen))
+    assert (score > 0) == bool(set(tokens) & set(tokenize(unseen)))

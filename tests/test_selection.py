@@ -48,6 +48,6 @@ def test_question_words_are_not_keywords():
 def test_sentence_coverage_rewards_the_question_words_in_one_sentence():
     text = "The bridge opened in May. The mayor cut the ribbon."
     spans = [(0, 25), (26, len(text))]
-    idf = lambda token: 1.0
-    assert best_sentence_coverage(["bridg", "open"], text, spans, idf) == 1.0
-    assert best_sentence_coverage(["bridg", "mayor"], text, spans, idf) == 0.5
+    assert best_sentence_coverage({"bridg": 1.0, "open": 1.0}, text, spans) == 1.0
+    assert best_sentence_coverage({"bridg": 1.0, "mayor": 1.0}, text, spans) == 0.5
+    assert best_sentence_coverage({"bridg": 1.0, "mayor": 3.0}, text, spans) == 0.75  # the rarer word counts more
