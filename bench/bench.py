@@ -1,16 +1,20 @@
 """newsdesk benchmarks: each figure beside a baseline measured in the same run.
 
-    python bench/bench.py                 # table
-    python bench/bench.py --json          # JSON
-    python bench/bench.py --sizes 10000 100000 1000000
+    python bench/bench.py --json                          # everything (about half an hour: builds a 1M store)
+    python bench/bench.py --only query --sizes 100000     # one part
+    python bench/bench.py --store-root /tmp/stores        # keep the synthetic stores for the next run
 
 - ingest: passages/s end to end (read, split, embed passages and sentences, store, index)
   vs the raw sentence-transformers encoder's passages/s on the same passage texts.
 - query: p50/p95 of `Engine.ask` (embed the question, dense + BM25 search, fuse, select,
-  quote) on stores of synthetic passages (random texts and vectors; the question goes
-  through the real model), vs sentence-transformers encode + FAISS IndexFlatIP.
-  Each size runs in its own process, so its peak RSS is that store's.
+  quote) at 10k, 100k and 1M passages of synthetic stores (random texts and vectors; the
+  question goes through the real ONNX encoder), vs sentence-transformers encode + FAISS
+  IndexFlatIP over the same vectors; with the time to be ready and the RSS while
+  answering, each size in a process of its own.
+- recall: recall@10 of the IVF index against exact search on real embeddings of the SQuAD
+  texts in ../shared/eval (skipped without it; `--eval-store` reuses an ingested store).
 - cold start: `newsdesk ask` on the bundled corpus, from a new process, store built.
+- discord: answers per second through the tests' loopback Discord (bench/discord_load.py).
 
 The synthetic stores are written through the product's own Store, so the engine opens,
 checks and searches them exactly as it would real ones.
@@ -336,7 +340,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS, help="run only these parts")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=5, help="times each question is asked")
     parser.add_argument("--ingest-articles", type=int, default=60)
     parser.add_argument("--store-root", type=Path, help="keep the synthetic stores here and reuse them")
