@@ -627,11 +627,10 @@ class Engine:
             encoding.cancel()  # if reading failed; a no-op once it is done
         dense_ids = [pid for pid, _ in await self._run(self._search_pool, vectors.search, query, r.candidates, within)]
         await self._read_candidates(dense_ids, rows, articles, passage_vectors)
-        ids = list(dict.fromkeys(dense_ids + keyword_ids))
+        ids = [pid for pid in dict.fromkeys(dense_ids + keyword_ids) if pid in rows]  # in rows: not removed meanwhile
         if not ids:
             return None
         ideal = keyword.ideal_score(tokens) or 1.0
-        ids = [pid for pid in ids if pid in rows]  # not removed meanwhile
         candidates = []
         for pid, keyword_score in zip(ids, keyword_scores.of(ids, [rows[pid].text for pid in ids])):
             article = articles[rows[pid].article_id]
