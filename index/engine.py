@@ -333,7 +333,7 @@ class Engine:
         async for ids, matrix in self._store.passage_vectors(model):
             if index is None:
                 index = VectorIndex.empty(matrix.shape[1], self._wanted_kind(n), n, self.settings.vectors.nprobe)
-                if await self._store.get_meta("embedding_dim") is None:
+                if await self._store.get_meta("embedding_dim") != str(matrix.shape[1]):  # new, or re-embedded
                     await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
                 if index.training_size:
                     sample_ids = np.random.default_rng(0).choice(self._scopes.ids, min(n, index.training_size), replace=False)
@@ -530,10 +530,7 @@ class Engine:
                     on_batch(min(i + batch, len(missing)), len(missing))
             await self._store.drop_embeddings_except(self.model_identity)
             await self._store.set_meta("embedding_model", self.model_identity)
-            async for _, matrix in self._store.passage_vectors(self.model_identity):
-                await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
-                break
-            if self._index_path.exists():
+            if self._index_path.exists():  # rebuilt from the new vectors, which records their size
                 self._index_path.unlink()
             await self._load_indexes()
             return len(missing)
@@ -557,8 +554,8 @@ class Engine:
 
         When passages were added or removed since it was built, a small index is rebuilt
         before answering; a large one (seconds to minutes) keeps answering while a new
-        one is built in the background, so passages added meanwhile are found by meaning
-        alone for a while, and no question waits.
+        one is built in the background, so no question waits. Passages added meanwhile
+        are scored by their words with the old index's statistics (`KeywordScores.of`).
         """
         if self._keyword is None:
             self._keyword = await self._load_or_build_keyword()
@@ -675,9 +672,10 @@ class Engine:
         new = [pid for pid in ids if pid not in rows]
         if not new:
             return
-        rows.update((p.id, p) for p in await self._store.passages(new))
-        articles.update(await self._store.articles_by_id({rows[pid].article_id for pid in new if pid in rows} - set(articles)))
-        async for found_ids, matrix in self._store.passage_vectors(self.model_identity, [pid for pid in new if pid in rows]):
+        found = await self._store.passages(new)  # a passage removed meanwhile is simply missing
+        rows.update((p.id, p) for p in found)
+        articles.update(await self._store.articles_by_id({p.article_id for p in found} - set(articles)))
+        async for found_ids, matrix in self._store.passage_vectors(self.model_identity, [p.id for p in found]):
             passage_vectors.update(zip(found_ids.tolist(), matrix))
 
     async def ask(self, question: str, scopes: Iterable[str] | None = None, k: int | None = None) -> Answer:
@@ -767,7 +765,7 @@ class Engine:
     # --- baselines, for evaluation and benchmarks ------------------------------------
 
     async def rank_dense(self, question: str, k: int) -> list[int]:
-        """Passage ids by cosine similarity alone (exact FAISS search), best first."""
+        """Passage ids by cosine similarity alone (the FAISS index's search: exact while it is flat), best first."""
         if self._vectors is None:
             return []
         query = await self._embed_question(question)

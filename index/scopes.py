@@ -35,21 +35,28 @@ class PassageScopes:
 
     @classmethod
     def from_groups(cls, groups: dict[str, np.ndarray]) -> "PassageScopes":
-        """From passage ids grouped by scope."""
+        """From passage ids grouped by scope (one sort, however many scopes: this runs at start-up)."""
         scopes = cls()
-        for scope, ids in groups.items():
-            scopes.add(ids, scope)
+        scopes._code_of = {scope: code for code, scope in enumerate(groups)}
+        if groups:
+            codes = [np.full(len(ids), scopes._code_of[scope], dtype=np.int32) for scope, ids in groups.items()]
+            scopes._extend(np.concatenate(list(groups.values())).astype(np.int64), np.concatenate(codes))
         return scopes
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def add(self, ids: Iterable[int], scope: str) -> None:
-        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
+        ids = np.fromiter(ids, dtype=np.int64)
         code = self._code_of.setdefault(scope, len(self._code_of))
+        self._extend(ids, np.full(len(ids), code, dtype=np.int32))
+
+    def _extend(self, ids: np.ndarray, codes: np.ndarray) -> None:
+        """Append ids with their codes, keeping ids ascending (new passages' ids usually follow the old)."""
+        in_order = (ids[1:] > ids[:-1]).all() and (not len(self.ids) or not len(ids) or ids[0] > self.ids[-1])
         self.ids = np.concatenate([self.ids, ids])
-        self._codes = np.concatenate([self._codes, np.full(len(ids), code, dtype=np.int32)])
-        if len(self.ids) > 1 and not (self.ids[1:] > self.ids[:-1]).all():
+        self._codes = np.concatenate([self._codes, codes])
+        if not in_order:
             order = np.argsort(self.ids, kind="stable")
             self.ids, self._codes = self.ids[order], self._codes[order]
 
