@@ -11,20 +11,86 @@ from functools import lru_cache
 
 Span = tuple[int, int]
 
-_BLOCK_BREAK = re.compile(r"\n[ \t]*\n")
+# A blank line: two line breaks with nothing but white space (a CR, tabs) between them.
+_BLOCK_BREAK = re.compile(r"\n[^\S\n]*\n")
+# Hard-wrapped text (typically at 72-80 columns) has no line longer than this.
+_WRAPPED_LINE_MAX_CHARS = 100
+# How close to the block's longest line a wrapped line comes once the next word is added:
+# greedy wrappers fill each line to the width; this leaves room for wrappers that balance
+# line lengths instead.
+_WRAPPED_LINE_FILL = 0.9
+# The end of a sentence: its punctuation, then perhaps closing quotes or brackets.
+SENTENCE_END = re.compile(r"[.!?][\"'\u2019\u201d)\]]*$")
 
 
-def block_spans(text: str) -> list[Span]:
-    """Spans of the paragraphs: non-blank blocks separated by blank lines, trimmed."""
+def _block_spans(text: str) -> list[Span]:
+    """Spans of the non-blank blocks separated by blank lines, trimmed."""
     spans: list[Span] = []
     cursor = 0
     for brk in [*_BLOCK_BREAK.finditer(text), None]:
         end = brk.start() if brk else len(text)
-        chunk = text[cursor:end]
-        if chunk.strip():
-            lead = len(chunk) - len(chunk.lstrip())
-            spans.append((cursor + lead, cursor + len(chunk.rstrip())))
+        span = _trim(text, cursor, end)
+        if span[0] < span[1]:
+            spans.append(span)
         cursor = brk.end() if brk else len(text)
+    return spans
+
+
+def _line_spans(text: str, start: int, end: int) -> list[Span]:
+    """Spans of the non-blank lines of text[start:end], trimmed."""
+    spans: list[Span] = []
+    cursor = start
+    while cursor < end:
+        line_end = text.find("\n", cursor, end)
+        line_end = end if line_end < 0 else line_end
+        span = _trim(text, cursor, line_end)
+        if span[0] < span[1]:
+            spans.append(span)
+        cursor = line_end + 1
+    return spans
+
+
+def _looks_hard_wrapped(lines: list[str]) -> bool:
+    """Whether a block's lines were wrapped at a fixed width, not written one paragraph each.
+
+    Wrapped lines are all short and most of them stop mid-sentence; paragraphs copied
+    from a web page are long lines that end their sentences.
+    """
+    if len(lines) < 2 or max(map(len, lines)) > _WRAPPED_LINE_MAX_CHARS:
+        return False
+    inner = lines[:-1]
+    return 2 * sum(not SENTENCE_END.search(line) for line in inner) > len(inner)
+
+
+def _wrapped_paragraphs(lines: list[Span], texts: list[str]) -> list[Span]:
+    """The paragraphs of a hard-wrapped block: a line ends one unless it is full.
+
+    A line is full when the next line's first word would not have fitted on it; a
+    headline or byline above a paragraph, and a paragraph's last line, are not.
+    """
+    width = max(map(len, texts))
+    paragraphs: list[Span] = []
+    start = lines[0][0]
+    for number, (line, following) in enumerate(zip(texts, texts[1:])):
+        if len(line) + 1 + len(following.split(None, 1)[0]) <= _WRAPPED_LINE_FILL * width:
+            paragraphs.append((start, lines[number][1]))
+            start = lines[number + 1][0]
+    paragraphs.append((start, lines[-1][1]))
+    return paragraphs
+
+
+def paragraph_spans(text: str) -> list[Span]:
+    """Spans of the paragraphs, trimmed: the one rule for what a paragraph is.
+
+    Blocks separated by blank lines are paragraphs, and inside a block each line is a
+    paragraph of its own (news copied from a web page has one paragraph per line), unless
+    the block is hard-wrapped: then its lines are joined into paragraphs.
+    """
+    spans: list[Span] = []
+    for b_start, b_end in _block_spans(text):
+        lines = _line_spans(text, b_start, b_end)
+        texts = [text[start:end] for start, end in lines]
+        spans.extend(_wrapped_paragraphs(lines, texts) if _looks_hard_wrapped(texts) else lines)
     return spans
 
 
@@ -85,26 +151,29 @@ def _pack(text: str, sentences: list[Span], max_chars: int) -> list[Span]:
 def passage_spans(text: str, max_chars: int = 700, min_chars: int = 120) -> list[Span]:
     """Split an article into passages: paragraphs, long ones cut at sentence ends.
 
+    A passage never spans two paragraphs unless both are short, so that a quote never
+    glues unrelated paragraphs together.
+
     Args:
         text: the article text.
         max_chars: paragraphs longer than this are split between sentences.
-        min_chars: a paragraph shorter than this is joined to the next one, so that a
-            one-line paragraph keeps its context, as long as the pair fits max_chars.
+        min_chars: consecutive paragraphs shorter than this are joined while the passage
+            they make stays shorter than this too, so that one-line paragraphs keep some
+            context; a short paragraph next to a longer one stands alone.
 
     Returns:
         Ordered, non-overlapping spans into text.
     """
-    pieces: list[Span] = []
-    for p_start, p_end in block_spans(text):
-        if p_end - p_start <= max_chars:
-            pieces.append((p_start, p_end))
+    passages: list[Span] = []
+    joinable = False  # whether the last passage is made of short paragraphs only
+    for p_start, p_end in paragraph_spans(text):
+        short = p_end - p_start < min_chars
+        previous = passages[-1] if passages else None
+        if short and joinable and previous[1] - previous[0] < min_chars and p_end - previous[0] <= max_chars:
+            passages[-1] = (previous[0], p_end)
+        elif p_end - p_start <= max_chars:
+            passages.append((p_start, p_end))
         else:
-            pieces.extend(_pack(text, sentence_spans(text, p_start, p_end), max_chars))
-    merged: list[Span] = []
-    for span in pieces:
-        previous = merged[-1] if merged else None
-        if previous and previous[1] - previous[0] < min_chars and span[1] - previous[0] <= max_chars:
-            merged[-1] = (previous[0], span[1])
-        else:
-            merged.append(span)
-    return merged
+            passages.extend(_pack(text, sentence_spans(text, p_start, p_end), max_chars))
+        joinable = short
+    return passages

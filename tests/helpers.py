@@ -10,6 +10,9 @@ from index.settings import Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "squad-v1.1-dev"
+# The article newsdesk was designed around, bundled byte for byte: a Reuters story with one
+# paragraph a line, no headline, the credit as its last line and no final newline.
+SEED_ARTICLE = PROJECT_ROOT / "corpus" / "2009-07-05-obama-heads-to-moscow-reuters.txt"
 
 # Two small articles on unrelated subjects, shared by the engine and bot tests.
 BRIDGE = {
