@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .passages import block_spans
+from .passages import SENTENCE_END, paragraph_spans
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
 
@@ -21,6 +21,14 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
 _HEADLINE_MAX_CHARS = 160
 # An agency credit ("Reuters", "(AP)", "-- AFP") is one very short closing line.
 _CREDIT_MAX_CHARS = 40
+# A byline ("By Jane Doe", "By Jane Doe and John Roe, Reuters"): a short line of names
+# starting with "By", never a sentence.
+_BYLINE = re.compile(r"(?:By|BY)\s+[A-Z][^\n]{0,100}")
+# A dateline opens the first paragraph: a capitalised place, perhaps a country or a date,
+# the agency in brackets and a dash ("ISLAMABAD, Pakistan (CNN) --", "MOSCOW (Reuters) -").
+_DATELINE = re.compile(
+    r"[A-Z][A-Z.'’ -]*[A-Z.](?:,[^()\n]{1,40})?\s*\((?P<agency>[A-Za-z][^()\n]{0,30})\)\s*(?:--?|—|–)\s"
+)
 _DERIVED_TITLE_CHARS = 90
 _ISO_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 # Control characters other than tab, newline and carriage return mark a binary file.
@@ -162,15 +170,33 @@ def _looks_like_headline(line: str) -> bool:
 
 
 def _looks_like_credit(line: str) -> bool:
-    return "\n" not in line and len(line) <= _CREDIT_MAX_CHARS and not line.endswith((".", ",", ";", ":", "?", "!"))
+    return (
+        "\n" not in line
+        and len(line) <= _CREDIT_MAX_CHARS
+        and not line.endswith((",", ";", ":"))
+        and not SENTENCE_END.search(line)  # the last line of a sentence, perhaps inside quotes
+    )
+
+
+def _looks_like_byline(line: str) -> bool:
+    return _BYLINE.fullmatch(line) is not None and not SENTENCE_END.search(line)
+
+
+def _dateline_agency(paragraph: str) -> str | None:
+    """The agency named by a dateline opening the paragraph ("MOSCOW (Reuters) - ..."), if any."""
+    match = _DATELINE.match(paragraph)
+    return match.group("agency").strip() if match else None
 
 
 def derive_title(text: str) -> str:
-    """A title for an article that has none: its opening words, cut at a word."""
-    first_line = text.strip().split("\n", 1)[0].lstrip("#").strip()
-    if len(first_line) <= _DERIVED_TITLE_CHARS:
-        return first_line
-    cut = first_line[:_DERIVED_TITLE_CHARS].rsplit(" ", 1)[0]
+    """A title for an article that has none: its opening words after any dateline, cut at a word."""
+    spans = paragraph_spans(text)
+    first = text[slice(*spans[0])] if spans else ""
+    dateline = _DATELINE.match(first)
+    words = " ".join(first[dateline.end() if dateline else 0 :].lstrip("#").split())
+    if len(words) <= _DERIVED_TITLE_CHARS:
+        return words
+    cut = words[:_DERIVED_TITLE_CHARS].rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:") + "…"
 
 
@@ -196,18 +222,36 @@ def _normalise_date(value: object) -> str | None:
 
 
 def _parse_txt(text: str, name: str) -> ReadResult:
-    blocks = block_spans(text)
+    """A plain-text article as news comes: headline, byline, body with a dateline, credit line.
+
+    Only the body is stored, verbatim; the headline becomes the title, the credit line
+    (or else the dateline's agency) the source, and bylines are dropped.
+    """
+    spans = paragraph_spans(text)
     title = None
-    if len(blocks) > 1 and _looks_like_headline(text[slice(*blocks[0])]):
-        title = text[slice(*blocks[0])].strip()
-        blocks = blocks[1:]
+    while len(spans) > 1:
+        first = text[slice(*spans[0])]
+        if _looks_like_byline(first):
+            spans = spans[1:]
+        elif title is None and _looks_like_headline(first):
+            title = first
+            spans = spans[1:]
+        else:
+            break
+    body_start, body_end = spans[0][0], spans[-1][1]
+    # The credit is the article's last line, even when a hard-wrapped paragraph runs into it.
+    last_line_start = text.rfind("\n", body_start, body_end) + 1
     source = None
-    if len(blocks) > 1 and _looks_like_credit(text[slice(*blocks[-1])]):
-        source = text[slice(*blocks[-1])].strip(" ()-—–\t")
-        blocks = blocks[:-1]
-    body = text[blocks[0][0] : blocks[-1][1]]
+    if last_line_start > body_start and _looks_like_credit(text[last_line_start:body_end]):
+        source = text[last_line_start:body_end].strip(" ()-—–\t")
+        body_end = len(text[:last_line_start].rstrip())
+    body = text[body_start:body_end]
     article = ArticleDraft(
-        title=title or derive_title(body), text=body, origin=name, source=source or None, date=_date_in_name(name)
+        title=title or derive_title(body),
+        text=body,
+        origin=name,
+        source=source or _dateline_agency(body),
+        date=_date_in_name(name),
     )
     return ReadResult(articles=[article])
 

@@ -1,8 +1,11 @@
 """Reading files into articles, and refusing bad ones with a clear reason."""
 
+import textwrap
 from pathlib import Path
 
 from index.reading import ReadLimits, iter_corpus_files, read_document, read_path
+
+from .helpers import SEED_ARTICLE
 
 LIMITS = ReadLimits(max_file_bytes=10_000, max_article_chars=5_000)
 
@@ -31,6 +34,82 @@ def test_txt_without_headline_derives_title_from_opening_words():
     assert article.title.endswith("…")
     assert body.startswith(article.title[:-1])
     assert article.source is None and article.date is None
+
+
+def test_the_seed_reads_as_a_reuters_story_of_its_date_titled_by_its_own_words():
+    data = SEED_ARTICLE.read_bytes()
+    assert not data.endswith(b"\n") and b"\n\n" not in data
+    result = read_document(data, SEED_ARTICLE.name, ReadLimits())
+    assert not result.problems
+    (article,) = result.articles
+    assert (article.source, article.date) == ("Reuters", "2009-07-05")
+    assert article.text == data.decode().removesuffix("\nReuters")
+    assert article.title.endswith("…")
+    assert article.text.startswith(article.title[:-1])
+    assert article.title.startswith("President Barack Obama heads to Moscow today")
+
+
+def test_crlf_line_endings_read_like_lf():
+    data = SEED_ARTICLE.read_bytes()
+    crlf = data.replace(b"\n", b"\r\n")
+    assert crlf.count(b"\r\n") == 22
+    (from_lf,) = read(SEED_ARTICLE.name, data).articles
+    (from_crlf,) = read(SEED_ARTICLE.name, crlf).articles
+    assert from_crlf == from_lf and "\r" not in from_crlf.text
+    (headlined,) = read("talks.txt", b"Arms talks resume\r\nThe talks resumed on Monday.\r\nThey will go on.\r\n(AP)\r\n").articles
+    assert (headlined.title, headlined.source) == ("Arms talks resume", "AP")
+    assert headlined.text == "The talks resumed on Monday.\nThey will go on."
+
+
+def test_headline_followed_by_a_single_newline_is_the_title():
+    body = "The two presidents met in Moscow on Monday.\nThey agreed the outline of a treaty."
+    (article,) = read("talks.txt", b"Leaders agree arms outline\n" + body.encode()).articles
+    assert article.title == "Leaders agree arms outline"
+    assert article.text == body
+
+
+def test_headline_above_a_hard_wrapped_body_is_the_title():
+    paragraph = "The two presidents met in Moscow on Monday and agreed the outline of a treaty cutting nuclear weapons."
+    wrapped = textwrap.fill(paragraph, 72) + "\n\n" + textwrap.fill(paragraph.replace("Monday", "Tuesday"), 72)
+    (article,) = read("talks.txt", "Leaders agree arms outline\n" + wrapped + "\nReuters\n").articles
+    assert (article.title, article.source) == ("Leaders agree arms outline", "Reuters")
+    assert article.text == wrapped
+
+
+def test_agency_credit_lines_without_a_blank_line_before_are_the_source():
+    body = "The talks resumed on Monday.\nBoth sides said they were close to a deal."
+    for credit, agency in (("Reuters", "Reuters"), ("(AP)", "AP"), ("-- AFP", "AFP"), ("\u2014 AFP", "AFP")):
+        (article,) = read("talks.txt", f"{body}\n{credit}\n".encode()).articles
+        assert (article.source, article.text) == (agency, body), credit
+
+
+def test_a_last_line_that_ends_a_quotation_is_not_a_credit():
+    body = "The minister spoke to the press on Monday and said the talks would go\non, \"as planned.\""
+    (article,) = read("talks.txt", body).articles
+    assert article.source is None and article.text == body
+
+
+def test_dateline_agency_is_the_source_and_the_dateline_stays_in_the_text():
+    cases = {
+        "ISLAMABAD, Pakistan (CNN) -- Pakistani troops pushed into the valley on Sunday.\nThe army said the push would go on.": "CNN",
+        "MOSCOW (Reuters) - Russia and the United States resumed arms talks on Monday.\nBoth sides said they were close.": "Reuters",
+        "LONDON, July 5 (Reuters) - Britain welcomed the talks.\nThe Foreign Office said so in a statement.": "Reuters",
+    }
+    for text, agency in cases.items():
+        (article,) = read("story.txt", text).articles
+        assert (article.source, article.text) == (agency, text)
+        assert not article.title.startswith(text.split(" ", 1)[0])  # the title skips the dateline
+    (credited,) = read("story.txt", "MOSCOW (Reuters) - Talks resumed on Monday.\nThey went well.\n-- AFP").articles
+    assert credited.source == "AFP"
+
+
+def test_bylines_are_not_titles_and_not_in_the_text():
+    body = "MOSCOW (Reuters) - Russia and the United States resumed arms talks on Monday.\nBoth sides said they were close."
+    (headlined,) = read("story.txt", f"Arms talks resume\nBy Jane Doe\n{body}").articles
+    assert (headlined.title, headlined.text, headlined.source) == ("Arms talks resume", body, "Reuters")
+    (untitled,) = read("story.txt", f"By Jane Doe and John Roe, Reuters\n\n{body}").articles
+    assert untitled.text == body
+    assert untitled.title == "Russia and the United States resumed arms talks on Monday."
 
 
 def test_markdown_front_matter_gives_metadata():
