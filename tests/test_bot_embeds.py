@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from discord.utils import escape_markdown
+
 from bot.discord.embeds import (
     DESCRIPTION_LIMIT,
     EMBED_CHARS_PER_MESSAGE,
@@ -16,7 +18,9 @@ from bot.discord.embeds import (
     quote_embeds,
 )
 from index import ArticleInfo, ArticleText, Quote
+from index.reading import ReadLimits, read_path
 from tests.conftest_bot import unquote
+from tests.helpers import PROJECT_ROOT
 
 ARTICLE = ArticleInfo(7, "Budget *vote* delayed", source="Capital Times", date="2024-02-01", url=None, origin="a.md")
 
@@ -64,6 +68,18 @@ def test_only_web_links_are_linked():
     (embed,) = quote_embeds([quote_of("The vote was delayed.", "The vote was delayed.", bare)])
     assert embed.url is None and article_line(bare) == "Budget \\*vote\\* delayed (Capital Times · 2024-02-01)"
     assert article_line(replace(ARTICLE, url="https://example.org/b")).startswith("[Budget \\*vote\\* delayed](https://example.org/b)")
+
+
+def test_a_bundled_wikinews_quote_links_its_page_and_names_the_licence():
+    """CC BY 2.5: wherever a Wikinews article is shown, it is credited with a link."""
+    drafts = read_path(PROJECT_ROOT / "corpus" / "wikinews.jsonl", ReadLimits()).articles
+    assert len(drafts) == 24
+    for number, draft in enumerate(drafts):
+        article = ArticleInfo(number, draft.title, draft.source, draft.date, draft.url, draft.origin)
+        (embed,) = quote_embeds([quote_of(draft.text, draft.text.split(". ", 1)[0], article)])
+        assert embed.url == draft.url and draft.url.startswith("https://en.wikinews.org/wiki/")
+        assert embed.footer.text == f"Wikinews (CC BY 2.5) · {draft.date}"
+        assert article_line(article).startswith(f"[{escape_markdown(draft.title)}]({draft.url})")
 
 
 def test_pages_keep_order_and_size():

@@ -34,6 +34,10 @@ PAGE_CHARS = 2000
 # How many problems of one refused file are listed before "and N more".
 PROBLEMS_SHOWN = 3
 
+# Sources whose licence asks to be named wherever their articles are shown (the bundled
+# Wikinews articles; the title links to each one's page).
+SOURCE_LICENCES = {"Wikinews": "CC BY 2.5"}
+
 ANSWER_COLOUR = discord.Colour(0x2B6CB0)
 QUIET_COLOUR = discord.Colour.light_grey()
 ELLIPSIS = "…"
@@ -45,8 +49,11 @@ def clip(text: str, limit: int) -> str:
 
 
 def credit(article: ArticleInfo | ArticleRow) -> str:
-    """ "Source · date", or whichever of them is known."""
-    return clip(" · ".join(part for part in (article.source, article.date) if part), CREDIT_CHARS)
+    """ "Source · date", or whichever of them is known; the source's licence beside it when it asks for one."""
+    source = article.source
+    if source in SOURCE_LICENCES:
+        source = f"{source} ({SOURCE_LICENCES[source]})"
+    return clip(" · ".join(part for part in (source, article.date) if part), CREDIT_CHARS)
 
 
 def link(article: ArticleInfo | ArticleRow) -> str | None:
