@@ -35,7 +35,8 @@ from .highlight import best_sentence, best_sentence_coverage, word_weights
 from .keyword import KeywordIndex
 from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
-from .selection import Candidate, fuse, select
+from .scoring import fuse
+from .selection import Candidate, select
 from .settings import Settings, load_settings
 from .scopes import PassageScopes, ScopeFilter
 from .store import GLOBAL_SCOPE, ArticleRow, NewArticle, NewPassage, NewSentence, PassageRow, SentenceVectors, Store
@@ -779,6 +780,15 @@ class Engine:
         tokens = tokenize(question)
         hits = await self._run(self._search_pool, lambda: keyword.scores(tokens).top(k))
         return [pid for pid, _ in hits]
+
+    async def nearest_sentence(self, question: str, passage_id: int) -> tuple[int, int]:
+        """The span (in article offsets) of a passage's sentence nearest the question in meaning alone."""
+        query = await self._embed_question(question)
+        sentences = (await self._store.sentence_vectors([passage_id], self.model_identity)).get(passage_id)
+        if sentences is None:
+            row = (await self._store.passages([passage_id]))[0]
+            return row.start, row.end
+        return sentences.spans[int(np.argmax(sentences.vectors @ query))]
 
     async def passages(self, passage_ids: Iterable[int]) -> list[PassageRow]:
         """Passages by id, with their text and article id."""

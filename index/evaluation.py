@@ -1,10 +1,18 @@
-"""Measuring answer quality on a question set laid out like ../shared/eval/squad-v1.1-dev.
+"""Measuring answer quality on a question set, with baselines beside newsdesk in the same run.
 
-DATASET_DIR/corpus/*.txt holds the articles (title line, blank line, body) and
-DATASET_DIR/questions.jsonl the questions (`question`, `answers`, `doc`, optional
-`answer_start` into the body, `para`). Each article is ingested into a scope of its
-own, so "the same question with its own article left out" is a scope filter, not a
-second index.
+Two layouts are read (see ../shared/eval):
+
+- answer strings (SQuAD): `corpus/*.txt` (title line, blank line, body) and
+  `questions.jsonl` with `question`, `answers`, `doc` and optional `answer_start`, an
+  offset into the body. A passage is a hit when it holds the annotated answer (or, without
+  an offset, any gold string); the marked sentence scores when it holds a gold string.
+- gold spans (OneStopQA news): `questions.jsonl` with `gold_start`/`gold_end`, offsets
+  into the doc file as read. A passage is a hit when it covers at least half of the gold
+  span; the marked sentence scores when at least half of it lies inside the span.
+
+Each article is ingested into a scope of its own, so "the same question with its own
+article left out" is a scope filter, not a second index. Beside newsdesk the report
+gives BM25, dense (cosine) and their reciprocal-rank fusion (RRF) over the same passages.
 """
 
 from __future__ import annotations
@@ -18,7 +26,11 @@ from typing import Awaitable, Callable
 import numpy as np
 
 from .engine import Engine
-from .store import PassageRow
+from .scoring import reciprocal_rank_fusion
+
+# Depth of the BM25 and dense lists that RRF fuses (their first 10 are scored on their own).
+RRF_DEPTH = 50
+SYSTEMS = ("newsdesk", "bm25", "dense", "rrf")
 
 
 @dataclass(frozen=True)
@@ -26,7 +38,14 @@ class EvalQuestion:
     question: str
     answers: list[str]
     doc: str
-    answer_start: int | None
+    # The gold region in the article's stored text, once resolved (`resolve_spans`).
+    answer_start: int | None = None
+    gold_start: int | None = None
+    gold_end: int | None = None
+
+    @property
+    def has_gold_span(self) -> bool:
+        return self.gold_start is not None
 
 
 def load_questions(dataset_dir: Path, offset: int = 0, limit: int | None = None) -> list[EvalQuestion]:
@@ -36,20 +55,57 @@ def load_questions(dataset_dir: Path, offset: int = 0, limit: int | None = None)
         for line in fh:
             record = json.loads(line)
             questions.append(
-                EvalQuestion(record["question"], record["answers"], record["doc"], record.get("answer_start"))
+                EvalQuestion(
+                    record["question"],
+                    record.get("answers") or [],
+                    record["doc"],
+                    record.get("answer_start"),
+                    record.get("gold_start"),
+                    record.get("gold_end"),
+                )
             )
     end = None if limit is None else offset + limit
     return questions[offset:end]
 
 
-def _is_hit(passage: PassageRow, article_id: int, question: EvalQuestion) -> bool:
-    """A passage of the question's own article holding a gold answer (the annotated occurrence if known)."""
-    if passage.article_id != article_id:
-        return False
-    if question.answer_start is not None:
-        start, end = question.answer_start, question.answer_start + len(question.answers[0])
-        return passage.start <= start and end <= passage.end
-    return any(gold in passage.text for gold in question.answers)
+@dataclass(frozen=True)
+class Gold:
+    """Where a question's answer lies in its article's stored text, and how hits are judged."""
+
+    article_id: int
+    answers: list[str]
+    # The span to cover, or None (any gold string anywhere in the passage counts).
+    span: tuple[int, int] | None
+    # Share of the span a passage must cover: all of an answer string, half of a gold span.
+    cover: float
+
+    def passage_hit(self, article_id: int, start: int, end: int, text: str) -> bool:
+        if article_id != self.article_id:
+            return False
+        if self.span is None:
+            return any(answer in text for answer in self.answers)
+        overlap = min(end, self.span[1]) - max(start, self.span[0])
+        return overlap >= self.cover * (self.span[1] - self.span[0])
+
+    def sentence_hit(self, article_id: int, start: int, end: int, text: str) -> bool:
+        """Whether a marked sentence answers: half of it inside a gold span, or holding a gold string."""
+        if article_id != self.article_id:
+            return False
+        if self.cover < 1.0 and self.span is not None:
+            overlap = min(end, self.span[1]) - max(start, self.span[0])
+            return overlap >= 0.5 * (end - start)
+        return any(answer in text for answer in self.answers)
+
+
+def gold_for(question: EvalQuestion, article_id: int, body_offset: int) -> Gold:
+    """The question's gold in stored-text offsets; gold spans count from the file's start, answer offsets from the body's."""
+    if question.has_gold_span:
+        span = (question.gold_start - body_offset, question.gold_end - body_offset)
+        return Gold(article_id, question.answers, span, 0.5)
+    if question.answer_start is not None and question.answers:
+        span = (question.answer_start, question.answer_start + len(question.answers[0]))
+        return Gold(article_id, question.answers, span, 1.0)
+    return Gold(article_id, question.answers, None, 1.0)
 
 
 class _SystemScore:
@@ -84,6 +140,18 @@ class _SystemScore:
         }
 
 
+async def _ingest_dataset(engine: Engine, corpus: Path) -> dict[str, tuple[int, int]]:
+    """Each corpus file into a scope of its own; per file name, its article id and where the stored text starts in the file."""
+    for path in sorted(corpus.glob("*.txt")):
+        await engine.ingest_paths([path], scope=path.name)
+    located = {}
+    for row in await engine.articles():
+        stored = await engine.article(row.id)
+        file_text = (corpus / row.origin).read_text(encoding="utf-8")
+        located[row.origin] = (row.id, max(0, file_text.find(stored.text)))
+    return located
+
+
 async def evaluate(
     engine: Engine,
     dataset_dir: Path,
@@ -104,36 +172,51 @@ async def evaluate(
         A JSON-ready report: per system hit@1, hit@5, MRR@10, quote@1, abstention rate,
         query time p50/p95; and the abstention quality with own articles left out.
     """
-    corpus = dataset_dir / "corpus"
-    for path in sorted(corpus.glob("*.txt")):
-        await engine.ingest_paths([path], scope=path.name)
-    article_of = {row.origin: row.id for row in await engine.articles()}
-    all_scopes = list(article_of)
+    located = await _ingest_dataset(engine, dataset_dir / "corpus")
+    all_scopes = list(located)
     questions = load_questions(dataset_dir, offset, limit)
-    systems = {name: _SystemScore() for name in ("newsdesk", "bm25", "dense")}
+    systems = {name: _SystemScore() for name in SYSTEMS}
     left_out_abstained = 0
 
-    async def ranked(rank: Callable[[str, int], Awaitable[list[int]]], question: str) -> tuple[list[PassageRow], float]:
+    async def timed(rank: Callable[[str, int], Awaitable[list[int]]], question: str, k: int) -> tuple[list[int], float]:
         started = time.perf_counter()
-        ids = await rank(question, 10)
-        seconds = time.perf_counter() - started
-        rows = {p.id: p for p in await engine.passages(ids)}
-        return [rows[i] for i in ids], seconds
+        ids = await rank(question, k)
+        return ids, time.perf_counter() - started
 
     for number, q in enumerate(questions, start=1):
-        own = article_of[q.doc]
+        gold = gold_for(q, *located[q.doc])
         started = time.perf_counter()
         answer = await engine.ask(q.question, k=10)
         seconds = time.perf_counter() - started
-        hits = [
-            _is_hit(PassageRow(0, quote.article.id, quote.start, quote.end, quote.quote, q.doc), own, q)
-            for quote in answer.answers
-        ]
-        quote_hit = bool(answer.answers) and any(gold in answer.answers[0].highlight for gold in q.answers)
+        hits = [gold.passage_hit(a.article.id, a.start, a.end, a.quote) for a in answer.answers]
+        top = answer.answers[0] if answer.answers else None
+        quote_hit = top is not None and gold.sentence_hit(
+            top.article.id, top.start + top.highlight_start, top.start + top.highlight_end, top.highlight
+        )
         systems["newsdesk"].add(hits, seconds, answer.abstained, quote_hit)
-        for name, rank in (("bm25", engine.rank_keyword), ("dense", engine.rank_dense)):
-            rows, seconds = await ranked(rank, q.question)
-            systems[name].add([_is_hit(p, own, q) for p in rows], seconds)
+
+        keyword_ids, keyword_seconds = await timed(engine.rank_keyword, q.question, RRF_DEPTH)
+        dense_ids, dense_seconds = await timed(engine.rank_dense, q.question, RRF_DEPTH)
+        started = time.perf_counter()
+        fused_ids = reciprocal_rank_fusion([keyword_ids, dense_ids])[:10]
+        rrf_seconds = keyword_seconds + dense_seconds + time.perf_counter() - started
+        rows = {p.id: p for p in await engine.passages(set(keyword_ids[:10] + dense_ids[:10] + fused_ids))}
+        for name, ids, took in (
+            ("bm25", keyword_ids[:10], keyword_seconds),
+            ("dense", dense_ids[:10], dense_seconds),
+            ("rrf", fused_ids, rrf_seconds),
+        ):
+            found = [rows[i] for i in ids]
+            passage_hits = [gold.passage_hit(p.article_id, p.start, p.end, p.text) for p in found]
+            rrf_quote = None
+            if name == "rrf" and found:
+                # RRF marks its top passage's sentence nearest the question in meaning
+                top_passage = found[0]
+                s_start, s_end = await engine.nearest_sentence(q.question, top_passage.id)
+                sentence = top_passage.text[s_start - top_passage.start : s_end - top_passage.start]
+                rrf_quote = gold.sentence_hit(top_passage.article_id, s_start, s_end, sentence)
+            systems[name].add(passage_hits, took, quote_hit=rrf_quote if name == "rrf" else None)
+
         others = [s for s in all_scopes if s != q.doc]
         left_out_abstained += (await engine.ask(q.question, scopes=others)).abstained
         if on_question:

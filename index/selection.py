@@ -19,11 +19,6 @@ class Candidate:
     fused: float = 0.0
 
 
-def fuse(dense: float, keyword: float, dense_weight: float) -> float:
-    """Convex mix of cosine similarity and normalised BM25 (capped at 1), both absolute."""
-    return dense_weight * dense + (1.0 - dense_weight) * min(keyword, 1.0)
-
-
 def order_by_score_then_recency(
     candidates: list[Candidate], tie: float, score: Callable[[Candidate], float] = lambda c: c.fused
 ) -> list[Candidate]:

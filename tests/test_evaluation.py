@@ -55,7 +55,7 @@ def test_eval_reports_every_system_side_by_side(dataset: Path, tmp_path: Path, c
     assert main(["--config", str(config), "eval", str(dataset), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["questions"] == 4 and report["passages"] == 4
-    assert set(report["systems"]) == {"newsdesk", "bm25", "dense"}
+    assert set(report["systems"]) == {"newsdesk", "bm25", "dense", "rrf"}
     for name, scores in report["systems"].items():
         assert 0 <= scores["hit@1"] <= scores["hit@5"] <= 1, name
         assert scores["query_ms_p50"] <= scores["query_ms_p95"]
@@ -63,7 +63,39 @@ def test_eval_reports_every_system_side_by_side(dataset: Path, tmp_path: Path, c
     assert report["systems"]["bm25"]["hit@1"] == 1.0
     assert report["systems"]["newsdesk"]["hit@5"] == 1.0
     assert report["systems"]["bm25"]["quote@1"] is None
+    assert report["systems"]["rrf"]["quote@1"] is not None
     assert report["abstention"] == {"left_out_abstain_rate": 0.0, "answerable_abstain_rate": 0.0}
+
+
+@pytest.fixture
+def gold_span_dataset(tmp_path: Path) -> Path:
+    """The same articles with OneStopQA-style gold spans: offsets into the file, title line included."""
+    root = tmp_path / "spans"
+    (root / "corpus").mkdir(parents=True)
+    files = {}
+    for name, (title, paragraphs) in DOCS.items():
+        files[name] = f"{title}\n\n" + "\n\n".join(paragraphs) + "\n"
+        (root / "corpus" / name).write_text(files[name], encoding="utf-8")
+    with open(root / "questions.jsonl", "w", encoding="utf-8") as out:
+        for question, gold, doc in QUESTIONS:
+            start = files[doc].index(gold)
+            record = {"question": question, "answers": ["a paraphrase"], "doc": doc}
+            record |= {"gold_start": start, "gold_end": start + len(gold), "gold_text": gold}
+            out.write(json.dumps(record) + "\n")
+    return root
+
+
+def test_eval_scores_gold_spans_counted_from_the_file_start(gold_span_dataset: Path, tmp_path: Path, capsys):
+    config = tmp_path / "test.toml"
+    config.write_text('[model]\nbackend = "hashing"\n[passages]\nmin_chars = 0\n[retrieval]\nabstain_below = -100.0\n')
+    assert main(["--config", str(config), "eval", str(gold_span_dataset), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # the answers are paraphrases found in no passage: only the spans, shifted past the title line, can score
+    assert report["systems"]["bm25"]["hit@1"] == 1.0
+    assert report["systems"]["newsdesk"]["hit@5"] == 1.0
+    assert report["systems"]["rrf"]["hit@5"] == 1.0
+    # a marked sentence scores only when half of it lies inside the span: these spans are a few words
+    assert report["systems"]["newsdesk"]["quote@1"] == 0.0
 
 
 def test_eval_limit_and_offset_pick_the_questions(dataset: Path, tmp_path: Path, capsys):
