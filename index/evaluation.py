@@ -140,7 +140,7 @@ class _SystemScore:
         }
 
 
-async def _ingest_dataset(engine: Engine, corpus: Path) -> dict[str, tuple[int, int]]:
+async def ingest_dataset(engine: Engine, corpus: Path) -> dict[str, tuple[int, int]]:
     """Each corpus file into a scope of its own; per file name, its article id and where the stored text starts in the file."""
     for path in sorted(corpus.glob("*.txt")):
         await engine.ingest_paths([path], scope=path.name)
@@ -172,7 +172,7 @@ async def evaluate(
         A JSON-ready report: per system hit@1, hit@5, MRR@10, quote@1, abstention rate,
         query time p50/p95; and the abstention quality with own articles left out.
     """
-    located = await _ingest_dataset(engine, dataset_dir / "corpus")
+    located = await ingest_dataset(engine, dataset_dir / "corpus")
     all_scopes = list(located)
     questions = load_questions(dataset_dir, offset, limit)
     systems = {name: _SystemScore() for name in SYSTEMS}

@@ -1,20 +1,78 @@
 """Every piece of scoring arithmetic: pure functions on numbers, no I/O.
 
-Retrieval gathers the raw evidence for each candidate passage (cosines, BM25); the
-functions here turn it into the scores that rank, select and abstain.
+Retrieval gathers the evidence each candidate passage has for a question (cosines,
+BM25, the share of the question's words it holds); the functions here turn it into the
+one score that ranks, selects and abstains, and into the choice of the sentence to mark.
 """
 
 from __future__ import annotations
 
-from typing import Hashable, Iterable, Sequence
+import math
+from dataclasses import dataclass
+from typing import Collection, Hashable, Iterable, Mapping, Sequence
+
+import numpy as np
 
 # RRF's constant, as in Cormack et al. (2009): it damps the weight of the very first ranks.
 RRF_K = 60
+# Normalised BM25 passes 1 when a passage repeats the question's words; beyond this it
+# says nothing more about relevance.
+KEYWORD_CAP = 1.5
 
 
-def fuse(dense: float, keyword: float, dense_weight: float) -> float:
-    """Convex mix of cosine similarity and normalised BM25 (capped at 1), both absolute."""
-    return dense_weight * dense + (1.0 - dense_weight) * min(keyword, 1.0)
+@dataclass(frozen=True)
+class Evidence:
+    """What one passage has for one question, each on a scale that means the same in any corpus."""
+
+    dense: float  # cosine of the passage and the question
+    sentence_dense: float  # cosine of its best sentence and the question
+    keyword: float  # BM25 over the BM25 of an ideal passage (see KeywordIndex.ideal_score)
+    sentence_keyword: float  # the share of the question's words, by rarity, that its best sentence holds
+    passage_keyword: float  # the same share for the whole passage
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    """A logistic model of "this passage answers the question" over `Evidence`.
+
+    Its weights are learned by `bench/train_relevance.py` from answer-annotated question
+    sets; its output is a probability, so one abstention threshold holds across corpora.
+    """
+
+    bias: float
+    dense: float
+    sentence_dense: float
+    keyword: float
+    sentence_keyword: float
+    passage_keyword: float
+
+    def probability(self, e: Evidence) -> float:
+        logit = (
+            self.bias
+            + self.dense * e.dense
+            + self.sentence_dense * e.sentence_dense
+            + self.keyword * min(e.keyword, KEYWORD_CAP)
+            + self.sentence_keyword * e.sentence_keyword
+            + self.passage_keyword * e.passage_keyword
+        )
+        return 1.0 / (1.0 + math.exp(-logit))
+
+    def sentence_scores(self, cosines: np.ndarray, shares: Sequence[float]) -> np.ndarray:
+        """How well each sentence of a passage answers: its meaning and its words, weighed as the model weighs them."""
+        return self.sentence_dense * np.asarray(cosines) + self.sentence_keyword * np.asarray(shares)
+
+
+def word_weights(question_tokens: Sequence[str], idf) -> dict[str, float]:
+    """Each of the question's words with its rarity (idf): what `keyword_share` weighs, computed once a question."""
+    return {token: idf(token) for token in set(question_tokens)}
+
+
+def keyword_share(weights: Mapping[str, float], tokens: Collection[str]) -> float:
+    """The share of the question's words, weighted by rarity, found among tokens."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(weight for token, weight in weights.items() if token in tokens) / total
 
 
 def reciprocal_rank_fusion(rankings: Iterable[Sequence[Hashable]], k: int = RRF_K) -> list:

@@ -1,5 +1,5 @@
-"""Choosing which passages to quote: fuse the two scores, drop near-duplicates,
-spread the quotes over articles, and let the newer article win a tie."""
+"""Choosing which passages to quote: drop near-duplicates, spread the quotes over
+articles, and let the newer article win a tie."""
 
 from __future__ import annotations
 
@@ -8,21 +8,27 @@ from typing import Callable
 
 import numpy as np
 
+from .scoring import Evidence
 
-@dataclass
+
+@dataclass(frozen=True)
 class Candidate:
+    """A passage scored for one question."""
+
     passage_id: int
     article_id: int
     date: str | None
-    dense: float
-    keyword: float
-    fused: float = 0.0
+    # the relevance model's probability that it answers (see scoring.RelevanceModel)
+    score: float
+    evidence: Evidence
+    # the sentence to mark, as a span relative to the passage's text
+    key_sentence: tuple[int, int]
 
 
 def order_by_score_then_recency(
-    candidates: list[Candidate], tie: float, score: Callable[[Candidate], float] = lambda c: c.fused
+    candidates: list[Candidate], tie: float, score: Callable[[Candidate], float] = lambda c: c.score
 ) -> list[Candidate]:
-    """Best score first (fused, unless `score` says otherwise); where two are within `tie`, the newer article first.
+    """Best score first (`Candidate.score`, unless `score` says otherwise); where two are within `tie`, the newer article first.
 
     News goes stale: between two passages that answer about equally well, the more
     recent report is the one a reader wants first.
@@ -59,12 +65,12 @@ def select(
     but not to a clearly worse one.
 
     Args:
-        candidates: scored candidates (fused already set).
+        candidates: scored candidates.
         k: how many to return.
         vector_of: a passage's embedding, to spot near-duplicates.
         duplicate_similarity: cosine at or above which a passage repeats a chosen one.
         same_article_penalty: score lost per quote already taken from the same article.
-        recency_tie: fused-score gap within which the newer article goes first.
+        recency_tie: score gap within which the newer article goes first.
 
     Returns:
         The chosen candidates, best first.
@@ -75,7 +81,7 @@ def select(
     per_article: dict[int, int] = {}
     while remaining and len(chosen) < k:
         pick = order_by_score_then_recency(
-            remaining, recency_tie, lambda c: c.fused - same_article_penalty * per_article.get(c.article_id, 0)
+            remaining, recency_tie, lambda c: c.score - same_article_penalty * per_article.get(c.article_id, 0)
         )[0]
         remaining.remove(pick)
         vector = vector_of(pick.passage_id)

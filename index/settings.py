@@ -43,13 +43,23 @@ class PassageSettings:
 class RetrievalSettings:
     top_k: int = 3
     candidates: int = 50
-    dense_weight: float = 0.6
+    rerank_depth: int = 30
     duplicate_similarity: float = 0.95
     same_article_penalty: float = 0.05
-    sentence_weight: float = 0.5
-    sentence_keyword_weight: float = 0.7
     recency_tie: float = 0.02
-    abstain_below: float = 0.46
+    abstain_below: float = 0.2
+
+
+@dataclass(frozen=True)
+class RelevanceSettings:
+    """The relevance model's weights (`scoring.RelevanceModel`); config/default.toml has the trained ones."""
+
+    bias: float = 0.0
+    dense: float = 0.0
+    sentence_dense: float = 0.0
+    keyword: float = 0.0
+    sentence_keyword: float = 0.0
+    passage_keyword: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     passages: PassageSettings = field(default_factory=PassageSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
     vectors: VectorSettings = field(default_factory=VectorSettings)
     question: QuestionSettings = field(default_factory=QuestionSettings)
     # Sections the engine does not read (the bot's, say) are kept as plain tables.
@@ -120,6 +131,7 @@ _SECTIONS = {
     "model": ModelSettings,
     "passages": PassageSettings,
     "retrieval": RetrievalSettings,
+    "relevance": RelevanceSettings,
     "vectors": VectorSettings,
     "question": QuestionSettings,
 }

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from index.highlight import best_sentence_coverage
+from index.scoring import Evidence, RelevanceModel, keyword_share
 from index.selection import Candidate, select
 from index.tokenization import question_tokens, tokenize
 
@@ -16,8 +16,8 @@ def pick(candidates, vectors=None, k=3, penalty=0.05, tie=0.02):
     return [c.passage_id for c in chosen]
 
 
-def cand(pid, article, fused, date="2024-01-01"):
-    return Candidate(pid, article, date, dense=fused, keyword=fused, fused=fused)
+def cand(pid, article, score, date="2024-01-01"):
+    return Candidate(pid, article, date, score, Evidence(score, score, score, score, score), (0, 1))
 
 
 def test_a_close_passage_from_another_article_comes_before_a_second_from_the_first():
@@ -45,9 +45,27 @@ def test_question_words_are_not_keywords():
     assert question_tokens("When and where did the bridge open?") == tokenize("the bridge open")
 
 
-def test_sentence_coverage_rewards_the_question_words_in_one_sentence():
-    text = "The bridge opened in May. The mayor cut the ribbon."
-    spans = [(0, 25), (26, len(text))]
-    assert best_sentence_coverage({"bridg": 1.0, "open": 1.0}, text, spans) == 1.0
-    assert best_sentence_coverage({"bridg": 1.0, "mayor": 1.0}, text, spans) == 0.5
-    assert best_sentence_coverage({"bridg": 1.0, "mayor": 3.0}, text, spans) == 0.75  # the rarer word counts more
+def test_keyword_share_weighs_the_question_words_by_rarity():
+    sentence = set(tokenize("The bridge opened in May."))
+    assert keyword_share({"bridg": 1.0, "open": 1.0}, sentence) == 1.0
+    assert keyword_share({"bridg": 1.0, "mayor": 1.0}, sentence) == 0.5
+    assert keyword_share({"bridg": 1.0, "mayor": 3.0}, sentence) == 0.25  # the rarer word, missing, counts more
+
+
+def test_relevance_rises_with_every_piece_of_evidence_and_is_a_probability():
+    model = RelevanceModel(bias=-10, dense=3, sentence_dense=4, keyword=2, sentence_keyword=3, passage_keyword=5)
+    weak = Evidence(dense=0.2, sentence_dense=0.3, keyword=0.1, sentence_keyword=0.2, passage_keyword=0.3)
+    assert 0 < model.probability(weak) < 0.01
+    for field in ("dense", "sentence_dense", "keyword", "sentence_keyword", "passage_keyword"):
+        stronger = Evidence(**{**weak.__dict__, field: getattr(weak, field) + 0.5})
+        assert model.probability(stronger) > model.probability(weak), field
+    # BM25 past its cap (a passage repeating the question's words) earns nothing more
+    assert model.probability(Evidence(**{**weak.__dict__, "keyword": 9.0})) == model.probability(
+        Evidence(**{**weak.__dict__, "keyword": 1.5})
+    )
+
+
+def test_the_marked_sentence_weighs_meaning_and_words_as_the_model_does():
+    model = RelevanceModel(bias=0, dense=0, sentence_dense=4, keyword=0, sentence_keyword=2, passage_keyword=0)
+    scores = model.sentence_scores(np.array([0.5, 0.6]), [0.5, 0.0])
+    assert scores.argmax() == 0  # 0.1 of cosine is worth less than half the question's words

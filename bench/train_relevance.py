@@ -1,0 +1,136 @@
+"""Train the relevance model (`[relevance]` in config/default.toml) and calibrate abstention.
+
+    python bench/train_relevance.py                  # prints the [relevance] table and abstain_below
+    python bench/train_relevance.py --store-root DIR # keep the ingested eval stores for next time
+
+The model is a logistic regression of "this candidate passage answers the question" on
+its `Evidence` (cosines, BM25, the share of the question's words it and its best sentence
+hold). It is trained on the TUNE parts of two answer-annotated sets in ../shared/eval, both
+CC BY-SA 4.0: OneStopQA news (gold spans) and SQuAD v1.1 dev (Wikipedia). The REPORT parts
+(`newsdesk eval --offset 0 --limit ...`, see bench/RESULTS.md) are never read here. Each
+set weighs the same, so the model suits news and encyclopaedic text alike.
+
+Abstention is calibrated on the same tune parts: the threshold is the highest that keeps
+answerable questions abstaining at most `--answerable-abstain` of the time on each set;
+the share of questions that abstain with their own article left out is printed beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from index import Engine, load_settings  # noqa: E402
+from index.evaluation import ingest_dataset, gold_for, load_questions  # noqa: E402
+from index.scoring import KEYWORD_CAP, Evidence  # noqa: E402
+
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+
+
+@dataclass(frozen=True)
+class TuneSet:
+    folder: str
+    offset: int
+    limit: int
+
+
+# The report splits are the questions before these: onestopqa-news 0-242 (docs 0001-0015),
+# squad-v1.1-dev 0-999.
+TUNE_SETS = (TuneSet("onestopqa-news", 243, 243), TuneSet("squad-v1.1-dev", 2000, 3000))
+EVIDENCE = [f.name for f in fields(Evidence)]
+
+
+def features(e: Evidence) -> list[float]:
+    return [min(e.keyword, KEYWORD_CAP) if name == "keyword" else getattr(e, name) for name in EVIDENCE]
+
+
+async def collect(engine: Engine, tune: TuneSet) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[list[int]]]:
+    """Evidence and hit labels of every candidate of every tune question, plus which rows
+    belong to each question with its own article in, and with it left out."""
+    dataset = SHARED_EVAL / tune.folder
+    located = await ingest_dataset(engine, dataset / "corpus")
+    scopes = list(located)
+    rows: list[list[float]] = []
+    labels: list[bool] = []
+    answerable: list[list[int]] = []
+    left_out: list[list[int]] = []
+    for q in load_questions(dataset, tune.offset, tune.limit):
+        gold = gold_for(q, *located[q.doc])
+        own = []
+        for c in await engine.candidates(q.question):
+            (p,) = await engine.passages([c.passage_id])
+            own.append(len(rows))
+            rows.append(features(c.evidence))
+            labels.append(gold.passage_hit(p.article_id, p.start, p.end, p.text))
+        answerable.append(own)
+        others = [s for s in scopes if s != q.doc]
+        out = []
+        for c in await engine.candidates(q.question, scopes=others):
+            out.append(len(rows))
+            rows.append(features(c.evidence))
+            labels.append(False)
+        left_out.append(out)
+    return np.asarray(rows), np.asarray(labels), answerable, left_out
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store-root", type=Path, help="keep the eval stores here (default: a temporary folder)")
+    parser.add_argument("--answerable-abstain", type=float, default=0.025, help="most answerable questions that may abstain, per set")
+    parser.add_argument("--regularisation", type=float, default=1.0, help="inverse L2 strength (scikit-learn's C)")
+    args = parser.parse_args()
+    from sklearn.linear_model import LogisticRegression
+
+    if not SHARED_EVAL.is_dir():
+        print(f"train_relevance: {SHARED_EVAL} is not present", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as scratch:
+        root = args.store_root or Path(scratch)
+        collected = []
+        for tune in TUNE_SETS:
+            engine = await Engine.open(root / tune.folder, load_settings())
+            try:
+                collected.append(await collect(engine, tune))
+            finally:
+                await engine.close()
+    # Only candidates with the question's own article in are labelled examples; each set weighs the same.
+    X = np.concatenate([x[np.concatenate(a)] for x, _, a, _ in collected])
+    y = np.concatenate([y[np.concatenate(a)] for _, y, a, _ in collected])
+    weight = np.concatenate([np.full(sum(map(len, a)), 1.0 / sum(map(len, a))) for _, _, a, _ in collected])
+    model = LogisticRegression(C=args.regularisation, max_iter=5000).fit(X, y, sample_weight=weight * len(y))
+    coefficients = dict(zip(EVIDENCE, model.coef_[0]))
+
+    def top_probability(x: np.ndarray, rows: list[int]) -> float:
+        return float(model.predict_proba(x[rows])[:, 1].max()) if rows else 0.0
+
+    thresholds, report = [], []
+    for tune, (x, _, answerable, left_out) in zip(TUNE_SETS, collected):
+        tops = np.array([top_probability(x, rows) for rows in answerable])
+        thresholds.append(float(np.quantile(tops, args.answerable_abstain)))
+        report.append((tune, tops, np.array([top_probability(x, rows) for rows in left_out])))
+    threshold = round(min(thresholds), 3)
+    print("[relevance]")
+    print(f"bias = {model.intercept_[0]:.3f}")
+    for name, value in coefficients.items():
+        print(f"{name} = {value:.3f}")
+    print(f"\n[retrieval]\nabstain_below = {threshold}\n")
+    for tune, tops, left in report:
+        print(
+            f"# {tune.folder} questions {tune.offset}-{tune.offset + tune.limit - 1}: "
+            f"{np.mean(tops < threshold):.1%} of answerable questions abstain, "
+            f"{np.mean(left < threshold):.1%} with their own article left out"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
