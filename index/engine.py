@@ -695,6 +695,9 @@ class Engine:
 
         if found is None:
             return answer(abstained=True)
+        # Every quote must clear the threshold on its own, so an answer never trails off into
+        # unrelated passages (on OneStopQA news this costs hit@5 0.877 -> 0.856: later hits
+        # that score below it are not shown).
         relevant = [c for c in found.candidates if c.score >= r.abstain_below]
         if not relevant:
             nearest = sorted(found.candidates, key=lambda c: -c.evidence.dense)
@@ -705,7 +708,7 @@ class Engine:
             k or r.top_k,
             vector_of=found.passage_vectors.__getitem__,
             duplicate_similarity=r.duplicate_similarity,
-            same_article_penalty=r.same_article_penalty,
+            same_article_factor=r.same_article_factor,
             recency_tie=r.recency_tie,
         )
         return answer(abstained=False, answers=self._quote(chosen, found))

@@ -62,6 +62,17 @@ class RelevanceModel:
         return self.sentence_dense * np.asarray(cosines) + self.sentence_keyword * np.asarray(shares)
 
 
+def spread(score: float, quotes_taken: int, same_article_factor: float) -> float:
+    """A passage's score once `quotes_taken` quotes of its article are chosen: lowered by a factor for each,
+    so a second quote of one article yields to another article's nearly-as-good passage, not to a clearly worse one."""
+    return score * same_article_factor**quotes_taken
+
+
+def near_tie(better: float, worse: float, tie: float) -> bool:
+    """Whether two scores are within `tie` of the better one (a share of it: probabilities near 0 tie only when closer)."""
+    return better - worse <= tie * better
+
+
 def word_weights(question_tokens: Sequence[str], idf) -> dict[str, float]:
     """Each of the question's words with its rarity (idf): what `keyword_share` weighs, computed once a question."""
     return {token: idf(token) for token in set(question_tokens)}

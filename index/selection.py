@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from .scoring import Evidence
+from .scoring import Evidence, near_tie, spread
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class Candidate:
 def order_by_score_then_recency(
     candidates: list[Candidate], tie: float, score: Callable[[Candidate], float] = lambda c: c.score
 ) -> list[Candidate]:
-    """Best score first (`Candidate.score`, unless `score` says otherwise); where two are within `tie`, the newer article first.
+    """Best score first (`Candidate.score`, unless `score` says otherwise); where two are near a tie
+    (`scoring.near_tie`), the newer article first.
 
     News goes stale: between two passages that answer about equally well, the more
     recent report is the one a reader wants first.
@@ -40,7 +41,7 @@ def order_by_score_then_recency(
         swapped = False
         for i in range(len(ordered) - 1):
             (a_score, a), (b_score, b) = ordered[i], ordered[i + 1]
-            if a_score - b_score <= tie and (b.date or "") > (a.date or ""):
+            if near_tie(a_score, b_score, tie) and (b.date or "") > (a.date or ""):
                 ordered[i], ordered[i + 1] = ordered[i + 1], ordered[i]
                 swapped = True
         if not swapped:
@@ -54,23 +55,21 @@ def select(
     *,
     vector_of: Callable[[int], np.ndarray],
     duplicate_similarity: float,
-    same_article_penalty: float,
+    same_article_factor: float,
     recency_tie: float,
 ) -> list[Candidate]:
     """Pick up to k passages to quote, in the order to show them.
 
-    Greedy: each pick is the best remaining candidate after lowering every candidate by
-    `same_article_penalty` for each quote already taken from its article. A second
-    passage of one article thus yields to another article's nearly-as-good passage,
-    but not to a clearly worse one.
+    Greedy: each pick is the best remaining candidate once every candidate's score is
+    lowered for the quotes already taken from its article (`scoring.spread`).
 
     Args:
         candidates: scored candidates.
         k: how many to return.
         vector_of: a passage's embedding, to spot near-duplicates.
         duplicate_similarity: cosine at or above which a passage repeats a chosen one.
-        same_article_penalty: score lost per quote already taken from the same article.
-        recency_tie: score gap within which the newer article goes first.
+        same_article_factor: what a score is multiplied by per quote already taken from the same article.
+        recency_tie: the share of the better score within which the newer article goes first.
 
     Returns:
         The chosen candidates, best first.
@@ -81,7 +80,7 @@ def select(
     per_article: dict[int, int] = {}
     while remaining and len(chosen) < k:
         pick = order_by_score_then_recency(
-            remaining, recency_tie, lambda c: c.score - same_article_penalty * per_article.get(c.article_id, 0)
+            remaining, recency_tie, lambda c: spread(c.score, per_article.get(c.article_id, 0), same_article_factor)
         )[0]
         remaining.remove(pick)
         vector = vector_of(pick.passage_id)

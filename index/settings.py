@@ -45,8 +45,8 @@ class RetrievalSettings:
     candidates: int = 50
     rerank_depth: int = 30
     duplicate_similarity: float = 0.95
-    same_article_penalty: float = 0.05
-    recency_tie: float = 0.02
+    same_article_factor: float = 0.9
+    recency_tie: float = 0.05
     abstain_below: float = 0.2
 
 

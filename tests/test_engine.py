@@ -192,7 +192,7 @@ async def test_results_spread_over_articles_and_newer_wins_a_tie(tmp_path: Path)
     old_detail = "Opponents of the library had argued that the council should spend the money on roads and drains."
     new_detail = "Construction of the library is due to start in spring, and the council expects it to open in two years."
     engine = await Engine.open(
-        settings=hashing_settings(tmp_path / "data", same_article_penalty=1.0, top_k=3, abstain_below=0.0)
+        settings=hashing_settings(tmp_path / "data", same_article_factor=0.0, top_k=3, abstain_below=0.0)
     )
     try:
         await engine.ingest_paths(

@@ -7,11 +7,11 @@ from index.selection import Candidate, select
 from index.tokenization import question_tokens, tokenize
 
 
-def pick(candidates, vectors=None, k=3, penalty=0.05, tie=0.02):
+def pick(candidates, vectors=None, k=3, factor=0.9, tie=0.02):
     vectors = vectors or {c.passage_id: np.eye(8)[c.passage_id] for c in candidates}
     chosen = select(
         candidates, k, vector_of=vectors.__getitem__, duplicate_similarity=0.95,
-        same_article_penalty=penalty, recency_tie=tie,
+        same_article_factor=factor, recency_tie=tie,
     )
     return [c.passage_id for c in chosen]
 
