@@ -1,14 +1,14 @@
 """newsdesk's engine: ingestion, storage, retrieval and quoting. It knows nothing of Discord."""
 
-from .answers import Answer, ArticleInfo, Quote
-from .engine import ArticleText, Engine, FileReport, IngestReport, Stats
+from .engine import Engine, FileReport, IngestReport
 from .errors import ModelMismatchError, NewsdeskError, QuestionError
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE
+from .types import Answer, Article, ArticleText, Quote, Stats
 
 __all__ = [
     "Answer",
-    "ArticleInfo",
+    "Article",
     "ArticleText",
     "Engine",
     "FileReport",

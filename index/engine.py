@@ -27,7 +27,6 @@ from typing import Callable, Iterable, Sequence
 import faiss
 import numpy as np
 
-from .answers import Answer, ArticleInfo, Quote
 from .batching import QuestionBatcher
 from .embedding import Embedder, create_embedder, create_query_encoder, model_identity
 from .errors import ModelMismatchError, QuestionError
@@ -38,7 +37,8 @@ from .scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fu
 from .selection import Candidate, select
 from .settings import Settings, load_settings
 from .scopes import PassageScopes, ScopeFilter
-from .store import GLOBAL_SCOPE, ArticleRow, NewArticle, NewPassage, NewSentence, PassageRow, SentenceVectors, Store
+from .store import GLOBAL_SCOPE, NewArticle, NewPassage, NewSentence, PassageRow, SentenceVectors, Store
+from .types import Answer, Article, ArticleText, Quote, Stats
 from .tokenization import question_tokens, tokenize
 from .vectors import FLAT, IVF, VectorIndex, ivf_lists
 
@@ -93,29 +93,12 @@ class IngestReport:
         return [p for f in self.files for p in f.problems]
 
 
-@dataclass(frozen=True)
-class Stats:
-    articles: int
-    passages: int
-    index_vectors: int
-    index_bytes: int
-    model: str
-    last_added: ArticleRow | None
-
-
-@dataclass(frozen=True)
-class ArticleText:
-    info: ArticleInfo
-    scope: str
-    text: str
-
-
 @dataclass
 class _Retrieval:
     """One question's scored candidates and what quoting them needs."""
 
     rows: dict[int, PassageRow]
-    articles: dict[int, ArticleRow]
+    articles: dict[int, Article]
     passage_vectors: dict[int, np.ndarray]
     candidates: list[Candidate]
 
@@ -125,10 +108,6 @@ def _relative_spans(passage: PassageRow, sentences: SentenceVectors | None) -> l
     if sentences is None:
         return [(0, len(passage.text))]
     return [(s - passage.start, e - passage.start) for s, e in sentences.spans]
-
-
-def _info(row: ArticleRow) -> ArticleInfo:
-    return ArticleInfo(id=row.id, title=row.title, source=row.source, date=row.date, url=row.url, origin=row.origin)
 
 
 class Engine:
@@ -621,7 +600,7 @@ class Engine:
         dense_ids = [pid for pid, _ in await self._run(self._search_pool, vectors.search, query, r.candidates, within)]
         shortlist = reciprocal_rank_fusion([keyword_ids, dense_ids])[: r.rerank_depth]
         rows: dict[int, PassageRow] = {}
-        articles: dict[int, ArticleRow] = {}
+        articles: dict[int, Article] = {}
         passage_vectors: dict[int, np.ndarray] = {}
         await self._read_candidates(shortlist, rows, articles, passage_vectors)
         ids = [pid for pid in shortlist if pid in rows]  # in rows: not removed meanwhile
@@ -654,7 +633,7 @@ class Engine:
         self,
         ids: list[int],
         rows: dict[int, PassageRow],
-        articles: dict[int, ArticleRow],
+        articles: dict[int, Article],
         passage_vectors: dict[int, np.ndarray],
     ) -> None:
         """Add the passages of ids not read yet to rows, with their articles and exact stored vectors.
@@ -702,7 +681,7 @@ class Engine:
         if not relevant:
             nearest = sorted(found.candidates, key=lambda c: -c.evidence.dense)
             closest = list(dict.fromkeys(c.article_id for c in nearest))[:3]
-            return answer(abstained=True, closest=[_info(found.articles[a]) for a in closest])
+            return answer(abstained=True, closest=[found.articles[a] for a in closest])
         chosen = select(
             relevant,
             k or r.top_k,
@@ -721,7 +700,7 @@ class Engine:
         found = await self._retrieve(self.check_question(question), scopes)
         return [] if found is None else sorted(found.candidates, key=lambda c: -c.score)
 
-    async def search_articles(self, query: str, scopes: Iterable[str] | None = None, limit: int = 25) -> list[ArticleRow]:
+    async def search_articles(self, query: str, scopes: Iterable[str] | None = None, limit: int = 25) -> list[Article]:
         """Articles matching a query, best first, ranked by their best passage.
 
         Unlike `ask`, this never abstains: it is a search, and weak matches still list.
@@ -750,7 +729,7 @@ class Engine:
                     score=c.score,
                     start=p.start,
                     end=p.end,
-                    article=_info(found.articles[p.article_id]),
+                    article=found.articles[p.article_id],
                 )
             )
         return quotes
@@ -813,17 +792,13 @@ class Engine:
 
     async def articles(
         self, scopes: Iterable[str] | None = None, title_like: str | None = None, limit: int | None = None
-    ) -> list[ArticleRow]:
+    ) -> list[Article]:
         """Stored articles within scopes, newest first (optionally whose title contains title_like)."""
         return await self._store.articles(scopes, title_like, limit)
 
     async def article(self, article_id: int, scopes: Iterable[str] | None = None) -> ArticleText | None:
         """One article's metadata and full text, if it exists within scopes."""
-        found = await self._store.article(article_id, scopes)
-        if found is None:
-            return None
-        row, text = found
-        return ArticleText(_info(row), row.scope, text)
+        return await self._store.article(article_id, scopes)
 
     async def stats(self, scopes: Iterable[str] | None = None) -> Stats:
         """Counts of articles and passages, the index's size, and the newest article."""

@@ -16,6 +16,8 @@ from typing import AsyncIterator, Iterable, Sequence
 import aiosqlite
 import numpy as np
 
+from .types import Article, ArticleText
+
 GLOBAL_SCOPE = "global"
 
 # Each entry upgrades the schema by one version; PRAGMA user_version records how many ran.
@@ -75,19 +77,6 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class ArticleRow:
-    id: int
-    scope: str
-    title: str
-    source: str | None
-    date: str | None
-    url: str | None
-    origin: str
-    added_at: float
-    passages: int = 0
-
-
-@dataclass(frozen=True)
 class PassageRow:
     id: int
     article_id: int
@@ -134,11 +123,14 @@ class NewArticle:
     passages: tuple[NewPassage, ...]
 
 
-_ARTICLE_COLUMNS = "a.id, a.scope, a.title, a.source, a.date, a.url, a.origin, a.added_at"
+_ARTICLE_COLUMNS = (
+    "a.id, a.scope, a.title, a.source, a.date, a.url, a.origin, a.added_at, "
+    "(SELECT COUNT(*) FROM passages p WHERE p.article_id = a.id)"
+)
 
 
-def _article(row: Sequence) -> ArticleRow:
-    return ArticleRow(*row)
+def _article(row: Sequence) -> Article:
+    return Article(*row)
 
 
 def _vector_batch(rows: Sequence[tuple[int, bytes | None]], model: str) -> tuple[np.ndarray, np.ndarray]:
@@ -320,36 +312,33 @@ class Store:
             )
         return passage_ids
 
-    async def article(self, article_id: int, scopes: Iterable[str] | None = None) -> tuple[ArticleRow, str] | None:
-        """An article's row and full text, if it exists within scopes."""
+    async def article(self, article_id: int, scopes: Iterable[str] | None = None) -> ArticleText | None:
+        """An article and its full text, if it exists within scopes."""
         clause, params = _scope_clause(scopes)
         row = await (
             await self._db.execute(
                 f"SELECT {_ARTICLE_COLUMNS}, a.text FROM articles a WHERE a.id = ? AND {clause}", (article_id, *params)
             )
         ).fetchone()
-        return (_article(row[:-1]), row[-1]) if row else None
+        return ArticleText(_article(row[:-1]), row[-1]) if row else None
 
     async def articles(
         self, scopes: Iterable[str] | None = None, title_like: str | None = None, limit: int | None = None
-    ) -> list[ArticleRow]:
+    ) -> list[Article]:
         """Articles within scopes, newest first, with their passage counts."""
         clause, params = _scope_clause(scopes)
         if title_like:
             clause += " AND a.title LIKE ? ESCAPE '\\'"
             escaped = title_like.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params.append(f"%{escaped}%")
-        sql = (
-            f"SELECT {_ARTICLE_COLUMNS}, (SELECT COUNT(*) FROM passages p WHERE p.article_id = a.id) "
-            f"FROM articles a WHERE {clause} ORDER BY a.date IS NULL, a.date DESC, a.id DESC"
-        )
+        sql = f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE {clause} ORDER BY a.date IS NULL, a.date DESC, a.id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         cursor = await self._db.execute(sql, params)
         return [_article(row) for row in await cursor.fetchall()]
 
-    async def last_added(self, scopes: Iterable[str] | None = None) -> ArticleRow | None:
+    async def last_added(self, scopes: Iterable[str] | None = None) -> Article | None:
         clause, params = _scope_clause(scopes)
         row = await (
             await self._db.execute(
@@ -359,7 +348,7 @@ class Store:
         ).fetchone()
         return _article(row) if row else None
 
-    async def articles_by_id(self, article_ids: Iterable[int]) -> dict[int, ArticleRow]:
+    async def articles_by_id(self, article_ids: Iterable[int]) -> dict[int, Article]:
         ids = list(set(article_ids))
         if not ids:
             return {}

@@ -17,15 +17,17 @@ from bot.discord.embeds import (
     paginate,
     quote_embeds,
 )
-from index import ArticleInfo, ArticleText, Quote
+from index import Article, ArticleText, Quote
 from index.reading import ReadLimits, read_path
 from tests.conftest_bot import unquote
 from tests.helpers import PROJECT_ROOT
 
-ARTICLE = ArticleInfo(7, "Budget *vote* delayed", source="Capital Times", date="2024-02-01", url=None, origin="a.md")
+ARTICLE = Article(
+    7, "global", "Budget *vote* delayed", source="Capital Times", date="2024-02-01", url=None, origin="a.md", added_at=0.0
+)
 
 
-def quote_of(text: str, key: str, article: ArticleInfo = ARTICLE) -> Quote:
+def quote_of(text: str, key: str, article: Article = ARTICLE) -> Quote:
     start = text.index(key)
     return Quote(text, key, start, start + len(key), 0.9, 0, len(text), article)
 
@@ -53,7 +55,9 @@ def test_a_long_passage_is_trimmed_around_its_key_sentence():
 
 
 def test_many_long_quotes_fit_one_message():
-    long_title = ArticleInfo(1, "T" * 400, source="S" * 5000, date="2024-01-01", url="https://example.org", origin="x")
+    long_title = Article(
+        1, "global", "T" * 400, source="S" * 5000, date="2024-01-01", url="https://example.org", origin="x", added_at=0.0
+    )
     text = "A sentence with *stars* and _underscores_. " * 120
     quotes = [quote_of(text, "A sentence with *stars* and _underscores_.", long_title) for _ in range(10)]
     embeds = quote_embeds(quotes, first_number=4)
@@ -75,7 +79,7 @@ def test_a_bundled_wikinews_quote_links_its_page_and_names_the_licence():
     drafts = read_path(PROJECT_ROOT / "corpus" / "wikinews.jsonl", ReadLimits()).articles
     assert len(drafts) == 24
     for number, draft in enumerate(drafts):
-        article = ArticleInfo(number, draft.title, draft.source, draft.date, draft.url, draft.origin)
+        article = Article(number, "global", draft.title, draft.source, draft.date, draft.url, draft.origin, added_at=0.0)
         (embed,) = quote_embeds([quote_of(draft.text, draft.text.split(". ", 1)[0], article)])
         assert embed.url == draft.url and draft.url.startswith("https://en.wikinews.org/wiki/")
         assert embed.footer.text == f"Wikinews (CC BY 2.5) · {draft.date}"
@@ -91,7 +95,7 @@ def test_pages_keep_order_and_size():
 
 def test_a_long_article_becomes_pages_under_its_title():
     text = "\n\n".join(f"Paragraph {i}: " + "the council met again. " * 30 for i in range(40))
-    pages = article_pages(ArticleText(ARTICLE, "global", text))
+    pages = article_pages(ArticleText(ARTICLE, text))
     assert len(pages) > 3
     assert all(page.title == ARTICLE.title and len(page.description) <= DESCRIPTION_LIMIT for page in pages)
     assert pages[0].footer.text == "Capital Times · 2024-02-01"

@@ -15,8 +15,7 @@ from datetime import datetime, timezone
 import discord
 from discord.utils import escape_markdown
 
-from index import Answer, ArticleInfo, ArticleText, FileReport, Quote, Stats
-from index.store import ArticleRow
+from index import Answer, Article, ArticleText, FileReport, Quote, Stats
 
 # Discord's limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 TITLE_LIMIT = 256
@@ -48,7 +47,7 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
-def credit(article: ArticleInfo | ArticleRow) -> str:
+def credit(article: Article) -> str:
     """ "Source · date", or whichever of them is known; the source's licence beside it when it asks for one."""
     source = article.source
     if source in SOURCE_LICENCES:
@@ -56,19 +55,19 @@ def credit(article: ArticleInfo | ArticleRow) -> str:
     return clip(" · ".join(part for part in (source, article.date) if part), CREDIT_CHARS)
 
 
-def link(article: ArticleInfo | ArticleRow) -> str | None:
+def link(article: Article) -> str | None:
     """The article's url if Discord will accept it as a link; a bad one would get the whole message refused."""
     return article.url if article.url and article.url.startswith(("https://", "http://")) else None
 
 
-def article_line(article: ArticleInfo | ArticleRow) -> str:
+def article_line(article: Article) -> str:
     """One line naming an article: its title (linked when it has a url), source and date."""
     title = escape_markdown(clip(article.title, LINE_TITLE_CHARS))
     line = f"[{title}]({link(article)})" if link(article) else title
     return f"{line} ({credit(article)})" if credit(article) else line
 
 
-def _article_embed(article: ArticleInfo, title: str) -> discord.Embed:
+def _article_embed(article: Article, title: str) -> discord.Embed:
     """An embed headed by an article: title linked when it has a url, source and date below."""
     embed = discord.Embed(title=clip(title, TITLE_LIMIT), url=link(article), colour=ANSWER_COLOUR)
     if credit(article):
@@ -173,7 +172,7 @@ def article_pages(article: ArticleText) -> list[discord.Embed]:
     paragraphs = [escape_markdown(p.strip()) for p in article.text.split("\n") if p.strip()]
     pages = []
     for body in paginate(paragraphs, separator="\n\n"):
-        embed = _article_embed(article.info, article.info.title)
+        embed = _article_embed(article.article, article.article.title)
         embed.description = body
         pages.append(embed)
     return pages

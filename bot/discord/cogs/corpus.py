@@ -89,11 +89,11 @@ class Corpus(commands.GroupCog, group_name="corpus", group_description="This ser
         await interaction.response.defer(ephemeral=True, thinking=True)
         scope = [own_scope(interaction.guild_id)]  # the bundled articles are not a server's to remove
         found = await find_article(self.bot.engine, scope, article)
-        if found is None or not await self.bot.engine.remove(found.info.id, scope):
+        if found is None or not await self.bot.engine.remove(found.article.id, scope):
             refusal = "None of this server's uploaded articles matches that; pick one of the suggestions."
             await send(interaction, content=refusal, ephemeral=True)
             return
-        await send(interaction, content=f"Removed {article_line(found.info)}.", ephemeral=True)
+        await send(interaction, content=f"Removed {article_line(found.article)}.", ephemeral=True)
 
     @remove.autocomplete("article")
     async def remove_choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:

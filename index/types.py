@@ -1,18 +1,42 @@
-"""What the engine returns: answers made only of quotes from stored articles."""
+"""What the engine returns: one article type, and answers made only of quotes from stored articles."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-class ArticleInfo:
+class Article:
+    """A stored article's metadata, as answers, look-ups and listings report it."""
+
     id: int
+    scope: str
     title: str
     source: str | None
     date: str | None
     url: str | None
     origin: str
+    added_at: float
+    passages: int = 0
+
+    def to_json(self) -> dict:
+        """The `--json` schema's article: id, title, source, date, url, origin."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "date": self.date,
+            "url": self.url,
+            "origin": self.origin,
+        }
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """One article with its full stored text."""
+
+    article: Article
+    text: str
 
 
 @dataclass(frozen=True)
@@ -29,7 +53,7 @@ class Quote:
     score: float
     start: int
     end: int
-    article: ArticleInfo
+    article: Article
 
 
 @dataclass(frozen=True)
@@ -39,7 +63,7 @@ class Answer:
     elapsed_ms: float
     answers: list[Quote] = field(default_factory=list)
     # When abstaining: the articles nearest the question, to suggest instead.
-    closest: list[ArticleInfo] = field(default_factory=list)
+    closest: list[Article] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The `--json` schema: question, abstained, elapsed_ms, answers[...]."""
@@ -54,8 +78,18 @@ class Answer:
                     "score": round(q.score, 4),
                     "start": q.start,
                     "end": q.end,
-                    "article": asdict(q.article),
+                    "article": q.article.to_json(),
                 }
                 for q in self.answers
             ],
         }
+
+
+@dataclass(frozen=True)
+class Stats:
+    articles: int
+    passages: int
+    index_vectors: int
+    index_bytes: int
+    model: str
+    last_added: Article | None
