@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 from index import Engine, load_settings  # noqa: E402
 from index.engine import content_hash  # noqa: E402
-from index.store import NewArticle, NewPassage, NewSentence, Store  # noqa: E402
+from index.store import NewArticle, NewPassage, NewSentence  # noqa: E402
+from index.store.sqlite import DB_NAME, SqliteStore  # noqa: E402
 
 SHARED_EVAL = ROOT.parent / "shared" / "eval" / "squad-v1.1-dev"
 QUESTIONS = [
@@ -128,7 +129,7 @@ async def build_synthetic_store(data_dir: Path, passages: int, dim: int, model: 
     """
     rng = np.random.default_rng(11)
     words = np.array([f"w{i}" for i in range(30_000)] + "missile shield treaty council library oil price".split())
-    store = await Store.open(data_dir / "newsdesk.db")
+    store = await SqliteStore.open(data_dir / DB_NAME)
     await store.set_meta("embedding_model", model)
     await store.set_meta("embedding_dim", str(dim))
     per_article, per_passage, batch_articles = 5, 3, 2_000
@@ -314,7 +315,7 @@ def run_worker(*args: str) -> dict:
 def synthetic_store(size: int, root: Path) -> tuple[Path, dict]:
     """The synthetic store of this size under root, built (in a worker) unless it is there already."""
     data_dir = root / f"synthetic-{size}"
-    if (data_dir / "newsdesk.db").exists():
+    if (data_dir / DB_NAME).exists():
         return data_dir, {}
     data_dir.mkdir(parents=True)
     return data_dir, run_worker("--worker-build", str(size), str(data_dir))

@@ -37,14 +37,13 @@ from .scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fu
 from .selection import Candidate, select
 from .settings import Settings, load_settings
 from .scopes import PassageScopes, ScopeFilter
-from .store import GLOBAL_SCOPE, NewArticle, NewPassage, NewSentence, PassageRow, SentenceVectors, Store
+from .store import GLOBAL_SCOPE, NewArticle, NewPassage, NewSentence, PassageRow, SentenceVectors, Store, open_store
 from .types import Answer, Article, ArticleText, Quote, Stats
 from .tokenization import question_tokens, tokenize
 from .vectors import FLAT, IVF, VectorIndex, ivf_lists
 
 log = logging.getLogger(__name__)
 
-DB_NAME = "newsdesk.db"
 INDEX_NAME = "vectors.faiss"
 KEYWORD_DIR = "keyword"
 # Up to this many passages the keyword index rebuilds in about a second (measured:
@@ -181,7 +180,7 @@ class Engine:
         data_dir = settings.storage.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         m = settings.model
-        store = await Store.open(data_dir / DB_NAME)
+        store = await open_store(settings.storage)
         options = {"allow_download": m.allow_download, "batch_size": m.batch_size}
         engine = cls(
             settings,

@@ -14,6 +14,7 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
 
 @dataclass(frozen=True)
 class StorageSettings:
+    backend: str = "sqlite"
     data_dir: Path = PROJECT_ROOT / "data"
 
 

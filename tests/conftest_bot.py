@@ -22,7 +22,7 @@ import pytest
 
 from bot.discord import NewsdeskBot
 from index import GLOBAL_SCOPE, Engine, Settings, load_settings
-from index.engine import DB_NAME
+from index.store.sqlite import DB_NAME
 from tests.conftest_discord import run_bot
 from tests.fake_discord import FakeDiscord, FakeGuild, RecordedRequest, SentInteraction
 from tests.helpers import BRIDGE, ORCHARD, hashing_settings

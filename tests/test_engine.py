@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from index import Engine, ModelMismatchError, QuestionError
-from index.engine import DB_NAME, INDEX_NAME
+from index.engine import INDEX_NAME
+from index.store.sqlite import DB_NAME
 
 from .helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
 

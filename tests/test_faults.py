@@ -28,7 +28,8 @@ import pytest
 
 from index import Answer, Engine, QuestionError
 from index.embedding import model_identity
-from index.engine import DB_NAME, INDEX_NAME
+from index.engine import INDEX_NAME
+from index.store.sqlite import DB_NAME
 from index.reading import display_name
 from index.vectors import VectorIndex
 
@@ -100,7 +101,7 @@ sys.path.insert(0, sys.argv[1])
 from tests.helpers import hashing_settings
 from index import Engine
 import index.engine as engine_module
-import index.store as store_module
+import index.store.sqlite as store_module
 import index.vectors as vectors_module
 
 point, _, nth = os.environ.get("KILL_AT", "").partition(":")
@@ -117,7 +118,7 @@ def maybe_die(name):
 
 
 if point:
-    insert_embeddings = store_module.Store._insert_embeddings
+    insert_embeddings = store_module.SqliteStore._insert_embeddings
     index_added = engine_module.Engine._index_added
     write_index = vectors_module.faiss.write_index
 
@@ -133,7 +134,7 @@ if point:
         write_index(*a, **k)
         maybe_die("index-written")
 
-    store_module.Store._insert_embeddings = _insert_embeddings
+    store_module.SqliteStore._insert_embeddings = _insert_embeddings
     engine_module.Engine._index_added = _index_added
     vectors_module.faiss.write_index = _write_index
 
@@ -1128,7 +1129,7 @@ def test_sql_checker_flags_interpolated_sql():
 
 def test_all_sql_in_index_is_parameterised():
     checked, problems = 0, []
-    for path in sorted((PROJECT_ROOT / "index").glob("*.py")):
+    for path in sorted((PROJECT_ROOT / "index").rglob("*.py")):
         checker = SqlChecker(path.read_text(encoding="utf-8"), str(path.relative_to(PROJECT_ROOT)))
         problems += checker.violations()
         checked += checker.calls_checked

@@ -1,6 +1,5 @@
-"""The database: articles, passages, embeddings and settings, in one SQLite file (aiosqlite).
+"""The SQLite store (the default backend): one database file, opened with aiosqlite.
 
-The database is the source of truth; the vector and keyword indexes are rebuilt from it.
 Writes that belong together (an article, its passages, their embeddings) share one
 transaction, so a crash leaves either all of them or none.
 """
@@ -9,16 +8,16 @@ from __future__ import annotations
 
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator, Iterable, Sequence
 
 import aiosqlite
 import numpy as np
 
-from .types import Article, ArticleText
+from ..types import Article, ArticleText
+from .base import NewArticle, PassageRow, SentenceVectors
 
-GLOBAL_SCOPE = "global"
+DB_NAME = "newsdesk.db"
 
 # Each entry upgrades the schema by one version; PRAGMA user_version records how many ran.
 MIGRATIONS: tuple[str, ...] = (
@@ -76,53 +75,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class PassageRow:
-    id: int
-    article_id: int
-    start: int
-    end: int
-    text: str
-    scope: str
-
-
-@dataclass(frozen=True)
-class SentenceVectors:
-    """A passage's sentences: their spans in the article text, in order, and their vectors, a row each."""
-
-    spans: list[tuple[int, int]]
-    vectors: np.ndarray
-
-
-@dataclass(frozen=True)
-class NewSentence:
-    start: int
-    end: int
-    text_hash: str
-
-
-@dataclass(frozen=True)
-class NewPassage:
-    ordinal: int
-    start: int
-    end: int
-    text_hash: str
-    sentences: tuple[NewSentence, ...]
-
-
-@dataclass(frozen=True)
-class NewArticle:
-    scope: str
-    content_hash: str
-    title: str
-    text: str
-    origin: str
-    source: str | None
-    date: str | None
-    url: str | None
-    passages: tuple[NewPassage, ...]
-
-
 _ARTICLE_COLUMNS = (
     "a.id, a.scope, a.title, a.source, a.date, a.url, a.origin, a.added_at, "
     "(SELECT COUNT(*) FROM passages p WHERE p.article_id = a.id)"
@@ -147,15 +99,15 @@ def _scope_clause(scopes: Iterable[str] | None, column: str = "a.scope") -> tupl
     return f"{column} IN ({','.join('?' * len(scopes))})", scopes
 
 
-class Store:
-    """An open database file. Create with `await Store.open(path)`."""
+class SqliteStore:
+    """An open database file. Create with `await SqliteStore.open(path)`."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path):
         self._db = db
         self.path = path
 
     @classmethod
-    async def open(cls, path: Path) -> "Store":
+    async def open(cls, path: Path) -> "SqliteStore":
         """Open (creating if needed) and migrate the database at path."""
         # Autocommit mode: transactions are opened explicitly, so they span exactly what belongs together.
         db = await aiosqlite.connect(path, isolation_level=None)
@@ -189,7 +141,7 @@ class Store:
         (version,) = await (await self._db.execute("PRAGMA user_version")).fetchone()
         return version
 
-    # --- settings kept with the data ---------------------------------------------
+    # --- settings kept with the data, and feedback ----------------------------------
 
     async def get_meta(self, key: str) -> str | None:
         row = await (await self._db.execute("SELECT value FROM meta WHERE key = ?", (key,))).fetchone()

@@ -1,0 +1,139 @@
+"""Storage behind one interface: articles, passages, sentences, embeddings, settings and feedback.
+
+The store is the source of truth; the vector and keyword indexes are rebuilt from it.
+Ingest, the indexes, retrieval and quoting see only `Store`, so another backend (a
+server database) plugs in through `factory.open_store` without touching them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import AsyncIterator, Iterable, Protocol, Sequence
+
+import numpy as np
+
+from ..types import Article, ArticleText
+
+GLOBAL_SCOPE = "global"
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    id: int
+    article_id: int
+    start: int
+    end: int
+    text: str
+    scope: str
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """A passage's sentences: their spans in the article text, in order, and their vectors, a row each."""
+
+    spans: list[tuple[int, int]]
+    vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class NewSentence:
+    start: int
+    end: int
+    text_hash: str
+
+
+@dataclass(frozen=True)
+class NewPassage:
+    ordinal: int
+    start: int
+    end: int
+    text_hash: str
+    sentences: tuple[NewSentence, ...]
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    scope: str
+    content_hash: str
+    title: str
+    text: str
+    origin: str
+    source: str | None
+    date: str | None
+    url: str | None
+    passages: tuple[NewPassage, ...]
+
+
+class Store(Protocol):
+    """What the engine asks of its storage. Scopes of None mean every scope."""
+
+    async def close(self) -> None: ...
+
+    async def schema_version(self) -> int: ...
+
+    async def get_meta(self, key: str) -> str | None:
+        """A setting kept with the data (the model, the vectors' size, folder signatures, the application's keys)."""
+
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def add_feedback(self, question: str, quotes_json: str, user_hash: str, helpful: bool) -> None: ...
+
+    async def has_article(self, scope: str, content_hash: str) -> bool: ...
+
+    async def known_embeddings(self, text_hashes: Iterable[str], model: str) -> dict[str, np.ndarray]:
+        """Stored vectors for those texts under that model, so nothing is embedded twice."""
+
+    async def add_articles(
+        self, articles: Sequence[NewArticle], model: str, new_vectors: dict[str, np.ndarray]
+    ) -> list[tuple[int, list[int]] | None]:
+        """Store articles with their passages and new embeddings, all or nothing.
+
+        Returns:
+            Per article, (article id, passage ids), or None if its scope already holds that content.
+        """
+
+    async def remove_article(self, article_id: int, scopes: Iterable[str] | None = None) -> list[int] | None:
+        """Delete an article (if within scopes), its passages and embeddings no longer used.
+
+        Returns:
+            The removed passage ids, or None if there was no such article in scope.
+        """
+
+    async def article(self, article_id: int, scopes: Iterable[str] | None = None) -> ArticleText | None: ...
+
+    async def articles(
+        self, scopes: Iterable[str] | None = None, title_like: str | None = None, limit: int | None = None
+    ) -> list[Article]:
+        """Articles within scopes, newest first."""
+
+    async def last_added(self, scopes: Iterable[str] | None = None) -> Article | None: ...
+
+    async def articles_by_id(self, article_ids: Iterable[int]) -> dict[int, Article]: ...
+
+    async def passages(self, passage_ids: Iterable[int] | None = None) -> list[PassageRow]:
+        """Passages with their text and scope; all, in id order, when ids is None."""
+
+    async def passage_scopes(self) -> dict[str, np.ndarray]:
+        """Every passage id, ascending, grouped by its article's scope."""
+
+    def passage_vectors(
+        self, model: str, passage_ids: Iterable[int] | None = None, batch: int = 20_000
+    ) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
+        """Passage ids with their stored vectors under model, a batch at a time (all passages if ids is None).
+
+        Raises:
+            LookupError: some passage has no vector for this model (re-embed needed).
+        """
+
+    async def texts_missing_embedding(self, model: str) -> list[tuple[str, str]]:
+        """(text_hash, text) for every passage and sentence text without a vector under model."""
+
+    async def sentence_vectors(self, passage_ids: Iterable[int], model: str) -> dict[int, SentenceVectors]:
+        """The sentences of some passages with their stored vectors (passages without any are left out)."""
+
+    async def add_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None: ...
+
+    async def drop_embeddings_except(self, model: str) -> None: ...
+
+    async def counts(self, scopes: Iterable[str] | None = None) -> tuple[int, int]:
+        """(articles, passages) within scopes."""
