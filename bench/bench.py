@@ -245,7 +245,7 @@ async def bench_recall(eval_store: Path | None, questions: int) -> dict | None:
     if not SHARED_EVAL.is_dir():
         return None
     from index.evaluation import load_questions
-    from index.vectors import IVF, VectorIndex
+    from index.vectors import IVF, FaissIndex
 
     with tempfile.TemporaryDirectory() as scratch:
         engine = await Engine.open(eval_store or Path(scratch), load_settings())
@@ -259,10 +259,10 @@ async def bench_recall(eval_store: Path | None, questions: int) -> dict | None:
         finally:
             await engine.close()
     ids = np.arange(len(data))
-    flat = VectorIndex.empty(data.shape[1])
+    flat = FaissIndex.empty(data.shape[1])
     flat.add(ids, data)
     exact = [{i for i, _ in flat.search(q, 10)} for q in queries]
-    ivf = VectorIndex.empty(data.shape[1], IVF, len(data))
+    ivf = FaissIndex.empty(data.shape[1], IVF, len(data))
     started = time.perf_counter()
     ivf.train(data[np.random.default_rng(0).choice(len(data), min(len(data), ivf.training_size), replace=False)])
     ivf.add(ids, data)

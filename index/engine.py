@@ -40,7 +40,7 @@ from .scopes import PassageScopes, ScopeFilter
 from .store import GLOBAL_SCOPE, NewArticle, NewPassage, NewSentence, PassageRow, SentenceVectors, Store, open_store
 from .types import Answer, Article, ArticleText, Quote, Stats
 from .tokenization import question_tokens, tokenize
-from .vectors import FLAT, IVF, VectorIndex, ivf_lists
+from .vectors import VectorIndex, factory as vector_factory
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +265,7 @@ class Engine:
         dim_text = await self._store.get_meta("embedding_dim")
         vectors = None
         if dim_text and self._index_path.exists():
-            vectors = await asyncio.to_thread(VectorIndex.load, self._index_path, int(dim_text), self.settings.vectors.nprobe)
+            vectors = await asyncio.to_thread(vector_factory.load, self._index_path, int(dim_text), self.settings.vectors)
         in_step = vectors is not None and np.array_equal(np.sort(vectors.ids()), self._scopes.ids)
         if not in_step and (len(self._scopes) or vectors is not None):
             log.warning("vector index out of step with the database; rebuilding it from stored embeddings")
@@ -274,20 +274,8 @@ class Engine:
         self._vectors = vectors
         self._keyword = None  # loaded or built on first search
 
-    def _wanted_kind(self, passages: int) -> str:
-        v = self.settings.vectors
-        if v.kind == "auto":
-            return IVF if passages >= v.ivf_from else FLAT
-        return v.kind
-
     def _wants_rebuild(self, vectors: VectorIndex | None) -> bool:
-        """Whether the index's kind no longer suits the store's size (ivf: lists off by 2x or more)."""
-        if vectors is None:
-            return False
-        n = len(self._scopes)
-        if vectors.kind != self._wanted_kind(n):
-            return True
-        return vectors.kind == IVF and not vectors.lists / 2 < ivf_lists(n) < vectors.lists * 2
+        return vectors is not None and vector_factory.outgrown(vectors, self.settings.vectors, len(self._scopes))
 
     async def _rebuild_vectors(self) -> VectorIndex | None:
         """A new index of the wanted kind over every stored passage vector, saved.
@@ -304,7 +292,7 @@ class Engine:
         index: VectorIndex | None = None
         async for ids, matrix in self._store.passage_vectors(model):
             if index is None:
-                index = VectorIndex.empty(matrix.shape[1], self._wanted_kind(n), n, self.settings.vectors.nprobe)
+                index = vector_factory.create(matrix.shape[1], self.settings.vectors, n)
                 if await self._store.get_meta("embedding_dim") != str(matrix.shape[1]):  # new, or re-embedded
                     await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
                 if index.training_size:

@@ -31,7 +31,7 @@ from index.embedding import model_identity
 from index.engine import INDEX_NAME
 from index.store.sqlite import DB_NAME
 from index.reading import display_name
-from index.vectors import VectorIndex
+from index.vectors import FaissIndex
 
 from .helpers import PROJECT_ROOT, hashing_settings, write_jsonl
 
@@ -102,7 +102,7 @@ from tests.helpers import hashing_settings
 from index import Engine
 import index.engine as engine_module
 import index.store.sqlite as store_module
-import index.vectors as vectors_module
+import index.vectors.faiss_index as vectors_module
 
 point, _, nth = os.environ.get("KILL_AT", "").partition(":")
 reached = 0
@@ -345,7 +345,7 @@ async def check_consistent(data_dir: Path, corpus: CrashCorpus, done_files: set[
         assert stats.index_vectors == stats.passages == len(db_ids)
         if db_ids:
             assert sorted(engine._vectors.ids().tolist()) == db_ids
-            on_disk = VectorIndex.load(data_dir / INDEX_NAME, engine._vectors.dim)
+            on_disk = FaissIndex.load(data_dir / INDEX_NAME, engine._vectors.dim)
             assert on_disk is not None and sorted(on_disk.ids().tolist()) == db_ids
         # (c) nothing half there: no orphans, every text embedded, every article whole
         assert orphans == (0, 0)

@@ -9,7 +9,7 @@ import numpy as np
 
 from index import Engine
 from index.scopes import ScopeFilter
-from index.vectors import IVF, VectorIndex
+from index.vectors import IVF, FaissIndex
 
 from .helpers import BRIDGE, hashing_settings, write_jsonl
 
@@ -81,9 +81,9 @@ def clustered(rng: np.random.Generator, count: int, noise: float) -> np.ndarray:
     return data / np.linalg.norm(data, axis=1, keepdims=True)
 
 
-def flat_and_ivf(data: np.ndarray, nprobe: int) -> tuple[VectorIndex, VectorIndex]:
+def flat_and_ivf(data: np.ndarray, nprobe: int) -> tuple[FaissIndex, FaissIndex]:
     ids = np.arange(1, len(data) + 1)
-    flat, ivf = VectorIndex.empty(data.shape[1]), VectorIndex.empty(data.shape[1], IVF, len(ids), nprobe=nprobe)
+    flat, ivf = FaissIndex.empty(data.shape[1]), FaissIndex.empty(data.shape[1], IVF, len(ids), nprobe=nprobe)
     flat.add(ids, data)
     ivf.train(data[: ivf.training_size])
     ivf.add(ids, data)

@@ -1,4 +1,4 @@
-"""The dense vector index: FAISS, keyed by passage id, persisted next to the database.
+"""The FAISS backend of the dense index, keyed by passage id, persisted next to the database.
 
 Two kinds. `flat` scans every vector: exact, and fast while the store is small. `ivf`
 is an inverted file of 8-bit scalar-quantised codes (IVF-SQ8): it scans only the lists
@@ -17,7 +17,7 @@ from typing import Iterable
 import faiss
 import numpy as np
 
-from .scopes import ScopeFilter
+from ..scopes import ScopeFilter
 
 FLAT, IVF = "flat", "ivf"
 KINDS = (FLAT, IVF)
@@ -32,7 +32,7 @@ def ivf_lists(passages: int) -> int:
     return int(max(1, min(65_536, 4 * math.sqrt(passages), passages // MIN_TRAINING_POINTS_PER_LIST)))
 
 
-class VectorIndex:
+class FaissIndex:
     """Inner-product search over normalised vectors, with add and remove by passage id."""
 
     def __init__(self, dim: int, index: faiss.Index, nprobe: int = 32):
@@ -41,7 +41,7 @@ class VectorIndex:
         self.nprobe = nprobe
 
     @classmethod
-    def empty(cls, dim: int, kind: str = FLAT, expected_passages: int = 0, nprobe: int = 32) -> "VectorIndex":
+    def empty(cls, dim: int, kind: str = FLAT, expected_passages: int = 0, nprobe: int = 32) -> "FaissIndex":
         """A new index; an `ivf` one must be trained (see `training_size`) before vectors are added."""
         if kind == FLAT:
             return cls(dim, faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), nprobe)
@@ -51,7 +51,7 @@ class VectorIndex:
         return cls(dim, index, nprobe)
 
     @classmethod
-    def load(cls, path: Path, dim: int, nprobe: int = 32) -> "VectorIndex | None":
+    def load(cls, path: Path, dim: int, nprobe: int = 32) -> "FaissIndex | None":
         """The index stored at path, or None if it is missing, unreadable or of another size."""
         try:
             index = faiss.read_index(str(path))
