@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -41,7 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index import Engine, load_settings  # noqa: E402
-from index.engine import content_hash  # noqa: E402
+from index.embedding import Embedder, create_embedder  # noqa: E402
+from index.ingest import content_hash  # noqa: E402
+from index.settings import Settings  # noqa: E402
 from index.store import NewArticle, NewPassage, NewSentence  # noqa: E402
 from index.store.sqlite import DB_NAME, SqliteStore  # noqa: E402
 
@@ -83,19 +87,38 @@ def ingest_texts(limit: int) -> list[tuple[str, str]]:
     return [(p.stem, p.read_text(encoding="utf-8")) for p in sorted((ROOT / "corpus").iterdir())][:limit]
 
 
+def raw_embedder(settings: Settings) -> Embedder:
+    """The configured model on its own, without the engine: the baselines' encoder."""
+    m = settings.model
+    return create_embedder(m.backend, m.name, allow_download=m.allow_download, batch_size=m.batch_size)
+
+
+def stored_vectors(data_dir: Path, model: str, passages_only: bool) -> np.ndarray:
+    """Vectors stored under model, read from the database file: the passages' (in id order), or every text's."""
+    sql = (
+        "SELECT e.vector FROM passages p JOIN embeddings e ON e.text_hash = p.text_hash AND e.model = ? ORDER BY p.id"
+        if passages_only
+        else "SELECT vector FROM embeddings WHERE model = ?"
+    )
+    with contextlib.closing(sqlite3.connect(f"file:{data_dir / DB_NAME}?mode=ro", uri=True)) as db:
+        return np.stack([np.frombuffer(blob, dtype=np.float32) for (blob,) in db.execute(sql, (model,))])
+
+
 async def bench_ingest(article_count: int) -> dict:
     articles = ingest_texts(article_count)
     with tempfile.TemporaryDirectory() as scratch:
         feed = Path(scratch) / "feed.jsonl"
         feed.write_text("".join(json.dumps({"title": t, "text": b}) + "\n" for t, b in articles), encoding="utf-8")
-        engine = await Engine.open(Path(scratch) / "data", load_settings())
+        settings = load_settings()
+        engine = await Engine.open(Path(scratch) / "data", settings)
         try:
-            await engine._run(engine._encoder_pool, engine._loaded_embedder)  # model load is not ingest
+            await engine.embed_passages(["warm up"])  # model load is not ingest
             started = time.perf_counter()
             report = await engine.ingest_paths([feed])
             seconds = time.perf_counter() - started
             passages = [p.text for p in await engine.passages(range(1, report.passages_added + 1))]
-            embedder = engine._loaded_embedder()
+            embedder = raw_embedder(settings)
+            embedder.encode(["warm up"])
             started = time.perf_counter()
             embedder.encode(passages)
             raw_seconds = time.perf_counter() - started
@@ -193,7 +216,8 @@ async def bench_query(data_dir: Path, repeats: int) -> dict:
     await engine.warm_up()
     ready_seconds = time.perf_counter() - started
     try:
-        size = len(engine._vectors)
+        index = engine.index_stats()
+        size = len(index.ids)
         times, scoped = [], []
         for question in QUESTIONS * repeats:
             for scopes, into in ((None, times), (["global", "guild-2"], times), (["guild-1"], scoped)):
@@ -201,14 +225,12 @@ async def bench_query(data_dir: Path, repeats: int) -> dict:
                 await engine.ask(question, scopes=scopes)
                 into.append((time.perf_counter() - started) * 1000)
         rss = rss_mb()
-        kind = engine._vectors.kind
         # Baseline, same process, same vectors: sentence-transformers + exact flat search.
         import faiss
 
-        flat = faiss.IndexFlatIP(engine._vectors.dim)
-        async for _, matrix in engine._store.passage_vectors(engine.model_identity):
-            flat.add(matrix)
-        embedder = engine._loaded_embedder()
+        flat = faiss.IndexFlatIP(index.dim)
+        flat.add(stored_vectors(data_dir, engine.model_identity, passages_only=True))
+        embedder = raw_embedder(settings)
         embedder.encode(["warm up"])
         baseline = []
         for question in QUESTIONS * repeats:
@@ -220,7 +242,7 @@ async def bench_query(data_dir: Path, repeats: int) -> dict:
     p95, base_p95 = percentile(times, 95), percentile(baseline, 95)
     return {
         "passages": size,
-        "index_kind": kind,
+        "index_kind": index.kind,
         "p50_ms": round(percentile(times, 50), 1),
         "p95_ms": round(p95, 1),
         "one_server_scope_p95_ms": round(percentile(scoped, 95), 1),
@@ -248,14 +270,14 @@ async def bench_recall(eval_store: Path | None, questions: int) -> dict | None:
     from index.vectors import IVF, FaissIndex
 
     with tempfile.TemporaryDirectory() as scratch:
-        engine = await Engine.open(eval_store or Path(scratch), load_settings())
+        data_dir = eval_store or Path(scratch)
+        engine = await Engine.open(data_dir, load_settings())
         try:
             for path in sorted((SHARED_EVAL / "corpus").glob("*.txt")):
                 await engine.ingest_paths([path], scope=path.name)
-            cursor = await engine._store._db.execute("SELECT vector FROM embeddings WHERE model = ?", (engine.model_identity,))
-            data = np.stack([np.frombuffer(blob, dtype=np.float32) for (blob,) in await cursor.fetchall()])
+            data = stored_vectors(data_dir, engine.model_identity, passages_only=False)
             asked = load_questions(SHARED_EVAL)[::max(1, 10_570 // questions)][:questions]
-            queries = np.stack([await engine._embed_question(q.question) for q in asked])
+            queries = np.stack([(await engine.embed_questions([q.question]))[0] for q in asked])
         finally:
             await engine.close()
     ids = np.arange(len(data))

@@ -1,7 +1,8 @@
 """newsdesk's engine: ingestion, storage, retrieval and quoting. It knows nothing of Discord."""
 
-from .engine import Engine, FileReport, IngestReport
+from .engine import Engine
 from .errors import ModelMismatchError, NewsdeskError, QuestionError
+from .ingest import FileReport, IngestReport
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE
 from .types import Answer, Article, ArticleText, Quote, Stats

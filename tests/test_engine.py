@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from index import Engine, ModelMismatchError, QuestionError
-from index.engine import INDEX_NAME
+from index.encoders import Encoders
+from index.indexes import INDEX_NAME
 from index.store.sqlite import DB_NAME
 
 from .helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
@@ -129,13 +130,13 @@ async def test_restart_reuses_stored_embeddings(tmp_path: Path, monkeypatch):
     (settings.storage.data_dir / INDEX_NAME).unlink()
     reopened = await Engine.open(settings=settings)
     calls = []
-    original = reopened._embed
+    original = Encoders.embed
 
-    async def counting_embed(texts):
+    async def counting_embed(self, texts):
         calls.append(list(texts))
-        return await original(texts)
+        return await original(self, texts)
 
-    monkeypatch.setattr(reopened, "_embed", counting_embed)
+    monkeypatch.setattr(Encoders, "embed", counting_embed)
     try:
         # the rebuild happened in open(); re-ingesting the same text under a new scope reuses vectors too
         report = await reopened.ingest_paths([tmp_path / "feed.jsonl"], scope="333")
@@ -262,9 +263,9 @@ async def test_keyword_index_is_saved_and_reused_until_passages_change(tmp_path:
 async def test_a_large_keyword_index_is_rebuilt_in_the_background_while_questions_are_answered(
     engine: Engine, tmp_path: Path, monkeypatch
 ):
-    import index.engine as engine_module
+    import index.indexes as indexes_module
 
-    monkeypatch.setattr(engine_module, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
+    monkeypatch.setattr(indexes_module, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
     ferry = {
         "title": "Night ferry returns",
         "text": "The night ferry to the islands returns in May, after the shipping line bought a second boat.\n\n"
@@ -275,8 +276,7 @@ async def test_a_large_keyword_index_is_rebuilt_in_the_background_while_question
     await engine.ingest_paths([write_jsonl(tmp_path / "ferry.jsonl", [ferry])])
     # answered from the old keyword index (and meaning) while the new one builds
     answer = await engine.ask("when does the night ferry to the islands return?")
-    assert engine._keyword_rebuild is not None
     assert answer.answers and answer.answers[0].article.title == "Night ferry returns"
-    await engine._keyword_rebuild
+    assert await engine.wait_for_rebuilds()
     ferry_ids = {p.id for p in await engine.passages(range(1, 10)) if "night crossing" in p.text}
     assert set(await engine.rank_keyword("tickets night crossing", 1)) == ferry_ids

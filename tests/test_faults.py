@@ -28,7 +28,7 @@ import pytest
 
 from index import Answer, Engine, QuestionError
 from index.embedding import model_identity
-from index.engine import INDEX_NAME
+from index.indexes import INDEX_NAME
 from index.store.sqlite import DB_NAME
 from index.reading import display_name
 from index.vectors import FaissIndex
@@ -100,7 +100,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from tests.helpers import hashing_settings
 from index import Engine
-import index.engine as engine_module
+import index.indexes as indexes_module
 import index.store.sqlite as store_module
 import index.vectors.faiss_index as vectors_module
 
@@ -119,23 +119,23 @@ def maybe_die(name):
 
 if point:
     insert_embeddings = store_module.SqliteStore._insert_embeddings
-    index_added = engine_module.Engine._index_added
+    indexes_add = indexes_module.LiveIndexes.add
     write_index = vectors_module.faiss.write_index
 
     async def _insert_embeddings(self, *a, **k):
         await insert_embeddings(self, *a, **k)
         maybe_die("in-transaction")
 
-    async def _index_added(self, *a, **k):
+    async def _indexes_add(self, *a, **k):
         maybe_die("before-index")
-        await index_added(self, *a, **k)
+        await indexes_add(self, *a, **k)
 
     def _write_index(*a, **k):
         write_index(*a, **k)
         maybe_die("index-written")
 
     store_module.SqliteStore._insert_embeddings = _insert_embeddings
-    engine_module.Engine._index_added = _index_added
+    indexes_module.LiveIndexes.add = _indexes_add
     vectors_module.faiss.write_index = _write_index
 
 
@@ -344,8 +344,9 @@ async def check_consistent(data_dir: Path, corpus: CrashCorpus, done_files: set[
         # (a) index == database: counts, the engine's index, and the index file on disk
         assert stats.index_vectors == stats.passages == len(db_ids)
         if db_ids:
-            assert sorted(engine._vectors.ids().tolist()) == db_ids
-            on_disk = FaissIndex.load(data_dir / INDEX_NAME, engine._vectors.dim)
+            index = engine.index_stats()
+            assert sorted(index.ids.tolist()) == db_ids
+            on_disk = FaissIndex.load(data_dir / INDEX_NAME, index.dim)
             assert on_disk is not None and sorted(on_disk.ids().tolist()) == db_ids
         # (c) nothing half there: no orphans, every text embedded, every article whole
         assert orphans == (0, 0)
@@ -381,7 +382,7 @@ async def test_sigkill_during_ingest_20_times_leaves_a_consistent_store(
     timing = IngestTiming()
     killed = mid_write = 0
     unreturned: set[str] = set()
-    caplog.set_level(logging.WARNING, logger="index.engine")
+    caplog.set_level(logging.WARNING, logger="index.indexes")
     for run in range(20):
         pending = [f for f in crash_corpus.files if f.name not in done_files]
         rng.shuffle(pending)
@@ -461,7 +462,7 @@ async def test_repair_after_a_kill_in_the_first_ingest_is_not_repeated_on_every_
     await engine.ingest_paths([crash_corpus.files[1]])
     await engine.close()
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="index.engine"):
+    with caplog.at_level(logging.WARNING, logger="index.indexes"):
         engine = await Engine.open(settings=hashing_settings(data_dir))
         await engine.close()
     assert not [r for r in caplog.records if "rebuilding" in r.getMessage()], "the index was rebuilt again"

@@ -41,21 +41,24 @@ async def test_the_index_turns_ivf_when_the_store_outgrows_flat_and_stays_consis
     engine = await Engine.open(settings=settings)
     try:
         await engine.ingest_paths([write_jsonl(tmp_path / "small.jsonl", filler_articles(100))])
-        assert engine._vectors.kind == "flat" and len(engine._vectors) == 300
+        index = engine.index_stats()
+        assert index.kind == "flat" and len(index.ids) == 300
         await engine.ingest_paths([write_jsonl(tmp_path / "more.jsonl", filler_articles(150, seed=6))])
-        assert engine._vectors.kind == IVF and len(engine._vectors) == 750
-        assert engine._vectors.lists > 1
+        index = engine.index_stats()
+        assert index.kind == IVF and len(index.ids) == 750
+        assert index.lists > 1
         first = (await engine.articles(title_like="Filler 3"))[0]
         assert await engine.remove(first.id)
     finally:
         await engine.close()
-    caplog.set_level(logging.WARNING, logger="index.engine")
+    caplog.set_level(logging.WARNING, logger="index.indexes")
     engine = await Engine.open(settings=settings)
     try:
         # read back as it was saved: no rebuild, the removed passages gone from it
         assert not [r for r in caplog.records if "rebuilding" in r.getMessage()]
-        assert engine._vectors.kind == IVF and len(engine._vectors) == 747
-        stored = await engine.passages(engine._vectors.ids().tolist())
+        index = engine.index_stats()
+        assert index.kind == IVF and len(index.ids) == 747
+        stored = await engine.passages(index.ids.tolist())
         assert len(stored) == 747 and first.id not in {p.article_id for p in stored}
     finally:
         await engine.close()
@@ -67,7 +70,8 @@ async def test_a_servers_upload_is_answered_from_a_large_ivf_index(tmp_path: Pat
     try:
         await engine.ingest_paths([write_jsonl(tmp_path / "filler.jsonl", filler_articles(300))])
         await engine.ingest_document(write_jsonl(tmp_path / "b.jsonl", [BRIDGE]).read_bytes(), "b.jsonl", "guild-1")
-        assert engine._vectors.kind == IVF and engine._vectors.lists >= 20
+        index = engine.index_stats()
+        assert index.kind == IVF and index.lists >= 20
         answer = await engine.ask("when did the harbour bridge reopen after repairs?", scopes=["guild-1"])
         assert [q.article.title for q in answer.answers][:1] == ["Harbour bridge reopens"]
     finally:

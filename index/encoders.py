@@ -1,0 +1,71 @@
+"""The passage embedder and the question encoder at run time: loaded on first use, run in one thread of their own.
+
+Questions that arrive together are encoded in one call (`batching`); passages and
+sentences go through the embedder. Neither blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .batching import QuestionBatcher
+from .embedding import Embedder, create_embedder, create_query_encoder, model_identity
+from .settings import ModelSettings
+
+
+class Encoders:
+    """The configured model's embedder (passages, sentences) and question encoder, sharing one thread."""
+
+    def __init__(self, embedder_factory: Callable[[], Embedder], query_encoder_factory: Callable[[], Embedder], identity: str):
+        self.model_identity = identity
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self._query_encoder_factory = query_encoder_factory
+        self._query_encoder: Embedder | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-encode")
+        self._question_batcher = QuestionBatcher(self.encode_questions)
+
+    @classmethod
+    def from_settings(cls, m: ModelSettings) -> "Encoders":
+        """The model `[model]` names, through the embedding factories."""
+        options = {"allow_download": m.allow_download, "batch_size": m.batch_size}
+        return cls(
+            lambda: create_embedder(m.backend, m.name, **options),
+            lambda: create_query_encoder(m.backend, m.name, m.query_onnx, **options),
+            model_identity(m.backend, m.name),
+        )
+
+    async def _run(self, fn: Callable[[], np.ndarray | Embedder]):
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+    def _loaded_embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    def _loaded_query_encoder(self) -> Embedder:
+        if self._query_encoder is None:
+            self._query_encoder = self._query_encoder_factory()
+        return self._query_encoder
+
+    async def load_question_encoder(self) -> None:
+        await self._run(self._loaded_query_encoder)
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed passage and sentence texts with the configured model, a row each."""
+        return await self._run(lambda: self._loaded_embedder().encode(texts))
+
+    async def encode_questions(self, questions: Sequence[str]) -> np.ndarray:
+        """Encode questions in one call, a row each."""
+        return await self._run(lambda: self._loaded_query_encoder().encode(questions))
+
+    async def encode_question(self, question: str) -> np.ndarray:
+        """One question's vector, encoded along with any questions waiting with it."""
+        return await self._question_batcher.encode(question)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,254 @@
+"""The live indexes: the dense index, the keyword index and which scope each passage is in.
+
+Loaded from the store's folder at start-up (rebuilt from stored embeddings when they
+disagree with the database), told of every passage added or removed, and rebuilt when
+they go stale: a small keyword index before the next question, a large one in the
+background while questions go on being answered from the old one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, TypeVar
+
+import faiss
+import numpy as np
+
+from .keyword import KeywordIndex, KeywordScores
+from .scopes import PassageScopes, ScopeFilter
+from .settings import VectorSettings
+from .store import PassageRow, Store
+from .vectors import VectorIndex, factory as vector_factory
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "vectors.faiss"
+KEYWORD_DIR = "keyword"
+# Up to this many passages the keyword index rebuilds in about a second (measured:
+# ~12 s per 100k), so a question waits for it rather than miss the newest passages.
+KEYWORD_REBUILD_WAITS_UP_TO = 20_000
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """The dense index as it is now: its kind, vector size, inverted lists (0: none) and passage ids."""
+
+    kind: str
+    dim: int
+    lists: int
+    ids: np.ndarray
+
+
+class LiveIndexes:
+    """The dense and keyword indexes and the passages' scopes, kept in step with the store."""
+
+    def __init__(self, store: Store, data_dir: Path, settings: VectorSettings, model_identity: str):
+        self._store = store
+        self._data_dir = data_dir
+        self._settings = settings
+        self._model_identity = model_identity
+        self.vectors: VectorIndex | None = None
+        self._keyword: KeywordIndex | None = None
+        # The keyword index is stale once passages change; a large one is rebuilt in the background.
+        self._keyword_stale = False
+        self._keyword_rebuild: asyncio.Task | None = None
+        self._scopes = PassageScopes()
+        # Per set of scopes: the passages allowed (None: all), and a keyword index's 0/1 mask for them.
+        self._filter_cache: dict[frozenset[str], tuple[KeywordIndex, ScopeFilter | None, np.ndarray | None]] = {}
+        # One OpenMP thread for searches (OpenMP settings are per thread): splitting one
+        # question's scan over both cores made it 10-20x slower whenever the other core was
+        # busy (flat, 10k passages: 0.7 ms on one thread, 14 ms on two). Index builds,
+        # which do parallelise, run in threads of their own with the default.
+        self._search_pool = ThreadPoolExecutor(
+            1, thread_name_prefix="newsdesk-search", initializer=faiss.omp_set_num_threads, initargs=(1,)
+        )
+
+    async def search(self, fn: Callable[..., T], *args) -> T:
+        """Run a search (or another read of an index) in the search thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._search_pool, fn, *args)
+
+    async def close(self) -> None:
+        """Stop a background rebuild and the search thread."""
+        if self._keyword_rebuild is not None and not self._keyword_rebuild.done():
+            self._keyword_rebuild.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keyword_rebuild
+        self._search_pool.shutdown(wait=True)
+
+    # --- the dense index ---------------------------------------------------------
+
+    @property
+    def index_path(self) -> Path:
+        return self._data_dir / INDEX_NAME
+
+    async def load(self) -> None:
+        """Load the vector index; rebuild it from stored embeddings if it disagrees with the database.
+
+        It also gets rebuilt when the configured kind (or, for ivf, the number of lists
+        the store's size calls for) has changed.
+        """
+        self._scopes = PassageScopes.from_groups(await self._store.passage_scopes())
+        self._filter_cache.clear()
+        dim_text = await self._store.get_meta("embedding_dim")
+        vectors = None
+        if dim_text and self.index_path.exists():
+            vectors = await asyncio.to_thread(vector_factory.load, self.index_path, int(dim_text), self._settings)
+        in_step = vectors is not None and np.array_equal(np.sort(vectors.ids()), self._scopes.ids)
+        if not in_step and (len(self._scopes) or vectors is not None):
+            log.warning("vector index out of step with the database; rebuilding it from stored embeddings")
+        if not in_step or self._outgrown(vectors):
+            vectors = await self._rebuild_vectors()
+        self.vectors = vectors
+        self._keyword = None  # loaded or built on first search
+
+    async def rebuild(self) -> None:
+        """Rebuild every index from the store: after a re-embed, whose vectors may differ in size."""
+        if self.index_path.exists():  # rebuilt from the new vectors, which records their size
+            self.index_path.unlink()
+        await self.load()
+
+    def _outgrown(self, vectors: VectorIndex | None) -> bool:
+        return vectors is not None and vector_factory.outgrown(vectors, self._settings, len(self._scopes))
+
+    async def _rebuild_vectors(self) -> VectorIndex | None:
+        """A new index of the wanted kind over every stored passage vector, saved.
+
+        Built in a thread of its own and streamed from the database, so questions keep
+        being answered from the old index meanwhile and memory stays near the index's size.
+        """
+        n = len(self._scopes)
+        if not n:
+            if self.index_path.exists():
+                self.index_path.unlink()
+            return None
+        model = self._model_identity
+        index: VectorIndex | None = None
+        async for ids, matrix in self._store.passage_vectors(model):
+            if index is None:
+                index = vector_factory.create(matrix.shape[1], self._settings, n)
+                if await self._store.get_meta("embedding_dim") != str(matrix.shape[1]):  # new, or re-embedded
+                    await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
+                if index.training_size:
+                    sample_ids = np.random.default_rng(0).choice(self._scopes.ids, min(n, index.training_size), replace=False)
+                    sample = [m async for _, m in self._store.passage_vectors(model, sample_ids)]
+                    await asyncio.to_thread(index.train, np.concatenate(sample))
+            await asyncio.to_thread(index.add, ids, matrix)
+        await asyncio.to_thread(index.save, self.index_path)
+        return index
+
+    async def _save_vectors(self) -> None:
+        """Write the index file in a thread of its own: searches only read the index, so they
+        go on meanwhile (a million passages take seconds to write); writers hold the write lock."""
+        await asyncio.to_thread(self.vectors.save, self.index_path)
+
+    def size(self) -> tuple[int, int]:
+        """The dense index's vectors, and its file's bytes."""
+        return len(self.vectors) if self.vectors else 0, self.index_path.stat().st_size if self.index_path.exists() else 0
+
+    def stats(self) -> IndexStats | None:
+        """The dense index's kind, size and passage ids (None while nothing is stored)."""
+        if self.vectors is None:
+            return None
+        return IndexStats(self.vectors.kind, self.vectors.dim, self.vectors.lists, self.vectors.ids())
+
+    # --- passages added and removed ----------------------------------------------
+
+    async def add(self, passage_ids: list[int], matrix: np.ndarray, scope: str) -> None:
+        """Index passages just stored in scope, with their vectors (a row each)."""
+        self._scopes.add(passage_ids, scope)
+        self._filter_cache.clear()
+        self._keyword_stale = True
+        if self.vectors is None or self._outgrown(self.vectors):
+            self.vectors = await self._rebuild_vectors()
+            return
+        await self.search(self.vectors.add, passage_ids, matrix)
+        await self._save_vectors()
+
+    async def remove(self, passage_ids: list[int]) -> None:
+        """Forget passages just removed from the store."""
+        self._scopes.remove(passage_ids)
+        self._filter_cache.clear()
+        self._keyword_stale = True
+        if self.vectors is not None:
+            await self.search(self.vectors.remove, passage_ids)
+            await self._save_vectors()
+
+    # --- scopes ------------------------------------------------------------------
+
+    def filter(self, scopes: Iterable[str] | None, keyword: KeywordIndex) -> tuple[ScopeFilter | None, np.ndarray | None]:
+        """The passages within scopes, and the keyword index's 0/1 mask for them (None, None: everything)."""
+        if scopes is None:
+            return None, None
+        key = frozenset(scopes)
+        cached = self._filter_cache.get(key)
+        if cached is None or cached[0] is not keyword:  # the mask belongs to one keyword index
+            within = self._scopes.filter(key)
+            cached = (keyword, within, keyword.mask_for(within.allowed) if within is not None else None)
+            self._filter_cache[key] = cached
+        return cached[1], cached[2]
+
+    # --- the keyword index -------------------------------------------------------
+
+    async def keyword(self) -> KeywordIndex:
+        """The keyword index: in memory, else the saved one if it covers every passage, else built and saved.
+
+        When passages were added or removed since it was built, a small index is rebuilt
+        before answering; a large one (seconds to minutes) keeps answering while a new
+        one is built in the background, so no question waits. Passages added meanwhile
+        are scored by their words with the old index's statistics (`KeywordScores.of`).
+        """
+        if self._keyword is None:
+            self._keyword = await self._load_or_build_keyword()
+            self._keyword_stale = False
+        elif self._keyword_stale:
+            if len(self._scopes) <= KEYWORD_REBUILD_WAITS_UP_TO:
+                self._keyword_stale = False
+                self._keyword = await self._load_or_build_keyword()
+            elif self._keyword_rebuild is None or self._keyword_rebuild.done():
+                self._keyword_rebuild = asyncio.create_task(self._rebuild_keyword_in_background())
+        return self._keyword
+
+    async def keyword_scores(self, keyword: KeywordIndex, tokens: list[str], mask: np.ndarray | None = None) -> KeywordScores:
+        """BM25 scores of every passage (those outside mask zeroed), computed in the search thread."""
+        return await self.search(keyword.scores, tokens, mask)
+
+    async def wait_for_rebuilds(self) -> bool:
+        """Wait for a background keyword rebuild to finish.
+
+        Returns:
+            Whether one has been started since the engine opened.
+        """
+        if self._keyword_rebuild is None:
+            return False
+        await self._keyword_rebuild
+        return True
+
+    async def _rebuild_keyword_in_background(self) -> None:
+        while self._keyword_stale:  # passages may change again while it builds
+            self._keyword_stale = False
+            self._keyword = await self._load_or_build_keyword(in_own_thread=True)
+
+    async def _load_or_build_keyword(self, in_own_thread: bool = False) -> KeywordIndex:
+        ids = self._scopes.ids
+        folder = self._data_dir / KEYWORD_DIR
+        loaded = await self.search(KeywordIndex.load, folder, ids)
+        if loaded is not None:
+            return loaded
+        rows = await self._store.passages()
+        if in_own_thread:
+            return await asyncio.to_thread(self._build_keyword, folder, rows)
+        return await self.search(self._build_keyword, folder, rows)
+
+    @staticmethod
+    def _build_keyword(folder: Path, rows: list[PassageRow]) -> KeywordIndex:
+        index = KeywordIndex.build([r.id for r in rows], [r.text for r in rows])
+        if len(index):  # bm25s cannot save an empty index, and an empty one costs nothing to build
+            index.save(folder)
+        return index

@@ -1,0 +1,243 @@
+"""Every write to the store: ingest (read, split, dedupe, embed, store, then tell the indexes), remove and re-embed.
+
+Writes are serialised by a lock, so the store and the indexes always move together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .encoders import Encoders
+from .indexes import LiveIndexes
+from .passages import passage_spans, sentence_spans
+from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
+from .settings import Settings
+from .store import GLOBAL_SCOPE, NewArticle, NewPassage, NewSentence, Store
+
+
+def content_hash(text: str) -> str:
+    """Identity of an article's or passage's text; white space differences do not count."""
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+@dataclass
+class FileReport:
+    """What ingesting one file did."""
+
+    origin: str
+    articles_added: int = 0
+    passages_added: int = 0
+    duplicates: int = 0
+    problems: list[ReadProblem] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.problems) and self.articles_added == 0 and self.duplicates == 0
+
+
+@dataclass
+class IngestReport:
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def articles_added(self) -> int:
+        return sum(f.articles_added for f in self.files)
+
+    @property
+    def passages_added(self) -> int:
+        return sum(f.passages_added for f in self.files)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files)
+
+    @property
+    def problems(self) -> list[ReadProblem]:
+        return [p for f in self.files for p in f.problems]
+
+
+class Ingest:
+    """Adds, removes and re-embeds articles, one write at a time, keeping the live indexes in step."""
+
+    def __init__(self, settings: Settings, store: Store, encoders: Encoders, indexes: LiveIndexes):
+        self._settings = settings
+        self._store = store
+        self._encoders = encoders
+        self._indexes = indexes
+        self._write_lock = asyncio.Lock()
+
+    def _read_limits(self) -> ReadLimits:
+        c = self._settings.corpus
+        return ReadLimits(max_file_bytes=c.max_file_bytes, max_article_chars=c.max_article_chars)
+
+    async def ingest_paths(
+        self,
+        paths: Iterable[str | Path],
+        scope: str = GLOBAL_SCOPE,
+        on_file: Callable[[FileReport], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders (walked) into a scope; re-ingesting adds nothing twice.
+
+        Args:
+            paths: files and folders.
+            scope: "global", or a Discord server id.
+            on_file: called after each file, e.g. to advance a progress bar.
+
+        Returns:
+            A report per file: articles and passages added, duplicates, problems.
+        """
+        report = IngestReport()
+        limits = self._read_limits()
+        for path in iter_corpus_files(paths):
+            result = await asyncio.to_thread(read_path, path, limits)
+            file_report = await self._store_read(result, path.name, scope, strict=False)
+            report.files.append(file_report)
+            if on_file:
+                on_file(file_report)
+        return report
+
+    async def ingest_folder_if_changed(self, folder: Path, scope: str = GLOBAL_SCOPE) -> IngestReport | None:
+        """Ingest a folder when its files changed since it was last ingested.
+
+        Cheap when nothing changed (it only lists the files), so it suits a periodic
+        scan of corpus/ and the first `ask` on a fresh clone.
+
+        Returns:
+            The report, or None if nothing changed.
+        """
+        files = list(iter_corpus_files([folder]))
+        listing = sorted((str(f.relative_to(folder)), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+        signature = hashlib.sha256(json.dumps([scope, listing]).encode()).hexdigest()
+        key = f"folder_signature:{folder.resolve()}"
+        if await self._store.get_meta(key) == signature:
+            return None
+        report = await self.ingest_paths(files, scope)
+        await self._store.set_meta(key, signature)
+        return report
+
+    async def ingest_document(self, data: bytes, name: str, scope: str, *, strict: bool = True) -> FileReport:
+        """Ingest one uploaded file's bytes.
+
+        Args:
+            data: the file's content.
+            name: its file name (picks the format; never used as a path).
+            scope: "global", or a Discord server id.
+            strict: refuse the whole file if any part of it is bad (uploads).
+
+        Returns:
+            What was added, or why the file was refused.
+        """
+        result = await asyncio.to_thread(read_document, data, name, self._read_limits())
+        return await self._store_read(result, name, scope, strict=strict)
+
+    async def _store_read(self, result: ReadResult, name: str, scope: str, *, strict: bool) -> FileReport:
+        report = FileReport(origin=name, problems=list(result.problems))
+        if strict and result.problems:
+            return report
+        async with self._write_lock:
+            new_articles: list[tuple[ArticleDraft, str, list[NewPassage]]] = []
+            texts: dict[str, str] = {}
+            seen: set[str] = set()
+            for draft in result.articles:
+                digest = content_hash(draft.text)
+                if digest in seen or await self._store.has_article(scope, digest):
+                    report.duplicates += 1
+                    continue
+                seen.add(digest)
+                new_articles.append((draft, digest, self._split(draft.text, texts)))
+            if not new_articles:
+                return report
+            vectors = await self._vectors_for(texts)
+            if await self._store.get_meta("embedding_dim") is None:
+                # recorded before any article commits, so a crash can never leave it unset
+                await self._store.set_meta("embedding_dim", str(len(next(iter(vectors.values())))))
+            drafts = [
+                NewArticle(scope, digest, d.title, d.text, d.origin, d.source, d.date, d.url, tuple(passages))
+                for d, digest, passages in new_articles
+            ]
+            stored = await self._store.add_articles(drafts, self._encoders.model_identity, vectors)
+            added_ids: list[int] = []
+            added_vectors: list[np.ndarray] = []
+            for draft, result in zip(drafts, stored):
+                if result is None:  # another writer stored the same text meanwhile
+                    report.duplicates += 1
+                    continue
+                _, passage_ids = result
+                report.articles_added += 1
+                report.passages_added += len(passage_ids)
+                added_ids.extend(passage_ids)
+                added_vectors.extend(vectors[p.text_hash] for p in draft.passages)
+            if added_ids:
+                await self._indexes.add(added_ids, np.stack(added_vectors), scope)
+        return report
+
+    def _split(self, text: str, texts: dict[str, str]) -> list[NewPassage]:
+        """An article's passages and their sentences; every text to embed goes into texts by hash.
+
+        Sentences are embedded at ingest so that marking the key sentence of a quote
+        costs a few dot products at question time, not an encoder call.
+        """
+        p = self._settings.passages
+        passages = []
+        for ordinal, (start, end) in enumerate(passage_spans(text, p.max_chars, p.min_chars)):
+            sentences = []
+            for s_start, s_end in sentence_spans(text, start, end) or [(start, end)]:
+                sentences.append(NewSentence(s_start, s_end, content_hash(text[s_start:s_end])))
+                texts[sentences[-1].text_hash] = text[s_start:s_end]
+            passage = NewPassage(ordinal, start, end, content_hash(text[start:end]), tuple(sentences))
+            texts[passage.text_hash] = text[start:end]
+            passages.append(passage)
+        return passages
+
+    async def _vectors_for(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        """Vectors for texts (by hash): stored ones reused, the rest embedded now."""
+        known = await self._store.known_embeddings(texts, self._encoders.model_identity)
+        missing = {h: t for h, t in texts.items() if h not in known}
+        if missing:
+            fresh = await self._encoders.embed(list(missing.values()))
+            known.update(zip(missing, fresh))
+        return known
+
+    async def remove(self, article_id: int, scopes: Iterable[str] | None = None) -> bool:
+        """Delete an article and its passages, if it exists within scopes.
+
+        Returns:
+            True if an article was removed.
+        """
+        async with self._write_lock:
+            passage_ids = await self._store.remove_article(article_id, scopes)
+            if passage_ids is None:
+                return False
+            await self._indexes.remove(passage_ids)
+            return True
+
+    async def reembed(self, on_batch: Callable[[int, int], None] | None = None) -> int:
+        """Re-embed every passage with the configured model and rebuild the index.
+
+        Args:
+            on_batch: called with (done, total) after each batch.
+
+        Returns:
+            How many passage texts were embedded.
+        """
+        async with self._write_lock:
+            missing = await self._store.texts_missing_embedding(self._encoders.model_identity)
+            batch = max(1, self._settings.model.batch_size) * 8
+            for i in range(0, len(missing), batch):
+                chunk = missing[i : i + batch]
+                vectors = await self._encoders.embed([t for _, t in chunk])
+                await self._store.add_embeddings(self._encoders.model_identity, dict(zip((h for h, _ in chunk), vectors)))
+                if on_batch:
+                    on_batch(min(i + batch, len(missing)), len(missing))
+            await self._store.drop_embeddings_except(self._encoders.model_identity)
+            await self._store.set_meta("embedding_model", self._encoders.model_identity)
+            await self._indexes.rebuild()
+            return len(missing)
+

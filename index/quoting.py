@@ -1,0 +1,63 @@
+"""A question's scored candidates to what is shown: quotes with their key sentence marked, or articles."""
+
+from __future__ import annotations
+
+from .retrieval import Retrieved
+from .selection import Candidate, select
+from .settings import RetrievalSettings
+from .types import Article, Quote
+
+CLOSEST_ARTICLES = 3
+
+
+def quotes(found: Retrieved, k: int, settings: RetrievalSettings) -> list[Quote] | None:
+    """Up to k quotes, best first, from the candidates that clear the threshold; None if none does.
+
+    Every quote must clear the threshold on its own, so an answer never trails off into
+    unrelated passages (on OneStopQA news this costs hit@5 0.877 -> 0.856: later hits
+    that score below it are not shown).
+    """
+    relevant = [c for c in found.candidates if c.score >= settings.abstain_below]
+    if not relevant:
+        return None
+    chosen = select(
+        relevant,
+        k,
+        vector_of=found.passage_vectors.__getitem__,
+        duplicate_similarity=settings.duplicate_similarity,
+        same_article_factor=settings.same_article_factor,
+        recency_tie=settings.recency_tie,
+    )
+    return [_quote(c, found) for c in chosen]
+
+
+def closest_articles(found: Retrieved) -> list[Article]:
+    """The articles nearest the question in meaning, to suggest when nothing answers it."""
+    nearest = sorted(found.candidates, key=lambda c: -c.evidence.dense)
+    closest = list(dict.fromkeys(c.article_id for c in nearest))[:CLOSEST_ARTICLES]
+    return [found.articles[a] for a in closest]
+
+
+def articles_by_best_passage(found: Retrieved, limit: int) -> list[Article]:
+    """The candidates' articles, best first, each ranked by its best-scoring passage."""
+    best: dict[int, float] = {}
+    for c in found.candidates:
+        best[c.article_id] = max(best.get(c.article_id, 0.0), c.score)
+    ranked = sorted(best, key=lambda a: -best[a])[:limit]
+    return [found.articles[a] for a in ranked]
+
+
+def _quote(chosen: Candidate, found: Retrieved) -> Quote:
+    """A chosen passage as a quote, its key sentence marked."""
+    p = found.rows[chosen.passage_id]
+    h_start, h_end = chosen.key_sentence
+    return Quote(
+        quote=p.text,
+        highlight=p.text[h_start:h_end],
+        highlight_start=h_start,
+        highlight_end=h_end,
+        score=chosen.score,
+        start=p.start,
+        end=p.end,
+        article=found.articles[p.article_id],
+    )

@@ -1,0 +1,144 @@
+"""One question to its scored candidate passages: keyword and dense lists, fused, read and scored on their evidence.
+
+Every score is computed by `scoring`; this module gathers what the scores are computed
+from. The baselines the evaluation compares against (BM25 alone, dense alone, the
+sentence nearest in meaning) are here too, as they search the same indexes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from .encoders import Encoders
+from .indexes import LiveIndexes
+from .scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fusion, word_weights
+from .selection import Candidate
+from .settings import RetrievalSettings
+from .store import PassageRow, SentenceVectors, Store
+from .tokenization import question_tokens, tokenize
+from .types import Article
+
+
+@dataclass
+class Retrieved:
+    """One question's scored candidates and what quoting them needs."""
+
+    rows: dict[int, PassageRow]
+    articles: dict[int, Article]
+    passage_vectors: dict[int, np.ndarray]
+    candidates: list[Candidate]
+
+
+def _relative_spans(passage: PassageRow, sentences: SentenceVectors | None) -> list[tuple[int, int]]:
+    """A passage's sentence spans relative to its own text (the whole passage if it has none stored)."""
+    if sentences is None:
+        return [(0, len(passage.text))]
+    return [(s - passage.start, e - passage.start) for s, e in sentences.spans]
+
+
+class Retrieval:
+    """Finds and scores a question's candidate passages in the live indexes and the store."""
+
+    def __init__(
+        self, settings: RetrievalSettings, relevance: RelevanceModel, store: Store, indexes: LiveIndexes, encoders: Encoders
+    ):
+        self._settings = settings
+        self._relevance = relevance
+        self._store = store
+        self._indexes = indexes
+        self._encoders = encoders
+
+    async def retrieve(self, question: str, scopes: Iterable[str] | None) -> Retrieved | None:
+        """The question's candidate passages, each scored by the relevance model with its key sentence chosen.
+
+        Two lists of candidates, by words (BM25) and by meaning (the dense index), are merged
+        by reciprocal rank; the best `rerank_depth` of them are read with their sentences and
+        scored on their evidence (the rest could not climb past them: measured on both eval sets,
+        depth 20-40 ranks alike).
+        """
+        r = self._settings
+        keyword = await self._indexes.keyword()
+        vectors = self._indexes.vectors
+        if vectors is None or not len(vectors):
+            return None
+        tokens = question_tokens(question)
+        within, mask = self._indexes.filter(scopes, keyword)
+        # The words need no encoder: their candidates are found while it runs.
+        encoding = asyncio.ensure_future(self._encoders.encode_question(question))
+        try:
+            keyword_scores = await self._indexes.keyword_scores(keyword, tokens, mask)
+            keyword_ids = [pid for pid, _ in keyword_scores.top(r.candidates)]
+            query = await encoding
+        finally:
+            encoding.cancel()  # if scoring failed; a no-op once it is done
+        dense_ids = [pid for pid, _ in await self._indexes.search(vectors.search, query, r.candidates, within)]
+        shortlist = reciprocal_rank_fusion([keyword_ids, dense_ids])[: r.rerank_depth]
+        found = await self._read_candidates(shortlist)
+        ids = [pid for pid in shortlist if pid in found.rows]  # in rows: not removed meanwhile
+        if not ids:
+            return None
+        sentences = await self._store.sentence_vectors(ids, self._encoders.model_identity)
+        ideal = keyword.ideal_score(tokens) or 1.0
+        weights = word_weights(tokens, keyword.idf)
+        for pid, keyword_score in zip(ids, keyword_scores.of(ids, [found.rows[pid].text for pid in ids])):
+            row = found.rows[pid]
+            spans = _relative_spans(row, sentences.get(pid))
+            dense = float(found.passage_vectors[pid] @ query)
+            cosines = sentences[pid].vectors @ query if pid in sentences else np.array([dense])
+            words = [set(tokenize(row.text[s:e])) for s, e in spans]
+            shares = [keyword_share(weights, w) for w in words]
+            evidence = Evidence(
+                dense=dense,
+                sentence_dense=float(cosines.max()),
+                keyword=keyword_score / ideal,
+                sentence_keyword=max(shares),
+                passage_keyword=keyword_share(weights, set().union(*words)),
+            )
+            key = spans[int(np.argmax(self._relevance.sentence_scores(cosines, shares)))]
+            article = found.articles[row.article_id]
+            found.candidates.append(
+                Candidate(pid, article.id, article.date, self._relevance.probability(evidence), evidence, key)
+            )
+        return found
+
+    async def _read_candidates(self, ids: list[int]) -> Retrieved:
+        """The passages of ids with their articles and exact stored vectors (no candidates scored yet).
+
+        Exact vectors, because the index's scores may be approximate and keyword-only
+        candidates have none. A passage removed meanwhile is simply missing.
+        """
+        rows = {p.id: p for p in await self._store.passages(ids)}
+        articles = await self._store.articles_by_id({p.article_id for p in rows.values()})
+        passage_vectors: dict[int, np.ndarray] = {}
+        async for found_ids, matrix in self._store.passage_vectors(self._encoders.model_identity, list(rows)):
+            passage_vectors.update(zip(found_ids.tolist(), matrix))
+        return Retrieved(rows, articles, passage_vectors, [])
+
+    # --- baselines, for evaluation and benchmarks ------------------------------------
+
+    async def rank_dense(self, question: str, k: int) -> list[int]:
+        """Passage ids by cosine similarity alone (the dense index's search: exact while it is flat), best first."""
+        if self._indexes.vectors is None:
+            return []
+        query = await self._encoders.encode_question(question)
+        vectors = self._indexes.vectors  # after the encoder: the index may have been rebuilt meanwhile
+        return [pid for pid, _ in await self._indexes.search(vectors.search, query, k)]
+
+    async def rank_keyword(self, question: str, k: int) -> list[int]:
+        """Passage ids by BM25 alone, best first."""
+        keyword = await self._indexes.keyword()
+        tokens = tokenize(question)
+        return [pid for pid, _ in await self._indexes.search(lambda: keyword.scores(tokens).top(k))]
+
+    async def nearest_sentence(self, question: str, passage_id: int) -> tuple[int, int]:
+        """The span (in article offsets) of a passage's sentence nearest the question in meaning alone."""
+        query = await self._encoders.encode_question(question)
+        sentences = (await self._store.sentence_vectors([passage_id], self._encoders.model_identity)).get(passage_id)
+        if sentences is None:
+            row = (await self._store.passages([passage_id]))[0]
+            return row.start, row.end
+        return sentences.spans[int(np.argmax(sentences.vectors @ query))]
