@@ -20,7 +20,9 @@ from .settings import ModelSettings
 class Encoders:
     """The configured model's embedder (passages, sentences) and question encoder, sharing one thread."""
 
-    def __init__(self, embedder_factory: Callable[[], Embedder], query_encoder_factory: Callable[[], Embedder], identity: str):
+    def __init__(
+        self, embedder_factory: Callable[[], Embedder], query_encoder_factory: Callable[[], Embedder], identity: str
+    ):
         self.model_identity = identity
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None

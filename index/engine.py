@@ -13,9 +13,7 @@ threads, so callers on an event loop stay responsive.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -25,7 +23,7 @@ import numpy as np
 
 from . import quoting
 from .encoders import Encoders
-from .errors import ModelMismatchError, QuestionError
+from .errors import QuestionError
 from .indexes import IndexStats, LiveIndexes
 from .ingest import FileReport, Ingest, IngestReport
 from .retrieval import Retrieval
@@ -78,7 +76,7 @@ class Engine:
         settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
         engine = cls(settings, await open_store(settings.storage), Encoders.from_settings(settings.model))
         try:
-            await engine._check_model(allow_model_change)
+            await engine._ingest.check_model(allow_model_change)
             await engine._indexes.load()
         except BaseException:
             await engine.close()
@@ -96,18 +94,6 @@ class Engine:
 
     async def __aexit__(self, *exc) -> None:
         await self.close()
-
-    async def _check_model(self, allow_change: bool) -> None:
-        stored = await self._store.get_meta("embedding_model")
-        _, passages = await self._store.counts()
-        if stored and stored != self.model_identity and passages and not allow_change:
-            raise ModelMismatchError(
-                f"This store's {passages} passages were embedded with {stored}, but the configured model is "
-                f"{self.model_identity}. Run `newsdesk reembed` to re-embed them with the new model, "
-                f"or set [model] back to the old one."
-            )
-        if not stored or not passages:
-            await self._store.set_meta("embedding_model", self.model_identity)
 
     async def warm_up(self) -> None:
         """Load the question encoder and build the keyword index now, not on the first question."""
@@ -224,28 +210,19 @@ class Engine:
         """Wait for a background index rebuild to finish; whether one has been started since opening."""
         return await self._indexes.wait_for_rebuilds()
 
-    # --- what the bot keeps -------------------------------------------------------
+    # --- what the application keeps with the data --------------------------------
 
-    async def record_feedback(self, answer: Answer, user_id: int | str, helpful: bool) -> None:
-        """Store a member's verdict on an answer, with the quotes shown and the user id hashed.
-
-        The hash is keyed by a random salt kept in this store, so ids cannot be
-        recovered by hashing candidate ids.
-        """
-        salt = await self._store.get_meta("feedback_salt")
-        if salt is None:
-            salt = secrets.token_hex(16)
-            await self._store.set_meta("feedback_salt", salt)
-        user_hash = hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()
-        shown = [{"article_id": q.article.id, "start": q.start, "end": q.end} for q in answer.answers]
-        await self._store.add_feedback(answer.question, json.dumps(shown), user_hash, helpful)
-
-    async def get_setting(self, key: str) -> str | None:
-        """A value the application keeps with the data (e.g. the last synced command schema)."""
+    async def kv_get(self, key: str) -> str | None:
+        """A value the application keeps with the data (the bot: its last synced command schema)."""
         return await self._store.get_meta(f"app:{key}")
 
-    async def set_setting(self, key: str, value: str) -> None:
+    async def kv_set(self, key: str, value: str) -> None:
         await self._store.set_meta(f"app:{key}", value)
+
+    async def record_feedback(self, answer: Answer, rater: str, helpful: bool) -> None:
+        """Store a verdict on an answer with the quotes it showed; rater says who gave it, as the application keys them."""
+        shown = [{"article_id": q.article.id, "start": q.start, "end": q.end} for q in answer.answers]
+        await self._store.add_feedback(answer.question, json.dumps(shown), rater, helpful)
 
     # --- looking up --------------------------------------------------------------
 

@@ -215,7 +215,9 @@ class LiveIndexes:
                 self._keyword_rebuild = asyncio.create_task(self._rebuild_keyword_in_background())
         return self._keyword
 
-    async def keyword_scores(self, keyword: KeywordIndex, tokens: list[str], mask: np.ndarray | None = None) -> KeywordScores:
+    async def keyword_scores(
+        self, keyword: KeywordIndex, tokens: list[str], mask: np.ndarray | None = None
+    ) -> KeywordScores:
         """BM25 scores of every passage (those outside mask zeroed), computed in the search thread."""
         return await self.search(keyword.scores, tokens, mask)
 

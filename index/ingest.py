@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .encoders import Encoders
+from .errors import ModelMismatchError
 from .indexes import LiveIndexes
 from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
@@ -72,6 +73,23 @@ class Ingest:
         self._encoders = encoders
         self._indexes = indexes
         self._write_lock = asyncio.Lock()
+
+    async def check_model(self, allow_change: bool) -> None:
+        """Refuse a store embedded with another model, unless allowed (to re-embed it); record the model of a new one.
+
+        Raises:
+            ModelMismatchError: the store's passages were embedded with another model.
+        """
+        stored = await self._store.get_meta("embedding_model")
+        _, passages = await self._store.counts()
+        if stored and stored != self._encoders.model_identity and passages and not allow_change:
+            raise ModelMismatchError(
+                f"This store's {passages} passages were embedded with {stored}, but the configured model is "
+                f"{self._encoders.model_identity}. Run `newsdesk reembed` to re-embed them with the new model, "
+                f"or set [model] back to the old one."
+            )
+        if not stored or not passages:
+            await self._store.set_meta("embedding_model", self._encoders.model_identity)
 
     def _read_limits(self) -> ReadLimits:
         c = self._settings.corpus

@@ -11,6 +11,7 @@ import discord
 from index import Answer, Engine
 
 from .embeds import abstention_embed, article_pages, clip, credit, quote_embeds
+from .feedback import record_feedback
 from .replies import NO_MENTIONS, report, send
 
 log = logging.getLogger(__name__)
@@ -154,5 +155,5 @@ class AnswerView(NewsdeskView):
         self._raters.add(interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         shown = dataclasses.replace(self.answer, answers=list(self.shown))
-        await self.engine.record_feedback(shown, interaction.user.id, helpful)
+        await record_feedback(self.engine, shown, interaction.user.id, helpful)
         await send(interaction, content="Thanks, noted.", ephemeral=True)

@@ -76,7 +76,8 @@ class Store(Protocol):
 
     async def set_meta(self, key: str, value: str) -> None: ...
 
-    async def add_feedback(self, question: str, quotes_json: str, user_hash: str, helpful: bool) -> None: ...
+    async def add_feedback(self, question: str, quotes_json: str, rater: str, helpful: bool) -> None:
+        """A verdict on an answer: its question, the quotes shown (JSON), who gave it (as the application keys them)."""
 
     async def has_article(self, scope: str, content_hash: str) -> bool: ...
 

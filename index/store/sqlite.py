@@ -72,6 +72,8 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
+    # The feedback salt is the bot's: it moves among the application's keys (`Engine.kv_get`).
+    "UPDATE meta SET key = 'app:feedback_salt' WHERE key = 'feedback_salt';",
 )
 
 
@@ -153,10 +155,10 @@ class SqliteStore:
             (key, value),
         )
 
-    async def add_feedback(self, question: str, quotes_json: str, user_hash: str, helpful: bool) -> None:
+    async def add_feedback(self, question: str, quotes_json: str, rater: str, helpful: bool) -> None:
         await self._db.execute(
             "INSERT INTO feedback (question, quotes, user_hash, helpful, created_at) VALUES (?, ?, ?, ?, ?)",
-            (question, quotes_json, user_hash, int(helpful), time.time()),
+            (question, quotes_json, rater, int(helpful), time.time()),
         )
 
     # --- articles ----------------------------------------------------------------
