@@ -11,7 +11,7 @@ from index import Engine
 from index.scopes import ScopeFilter
 from index.vectors import IVF, FaissIndex
 
-from .helpers import BRIDGE, hashing_settings, write_jsonl
+from tests.helpers import BRIDGE, hashing_settings, write_jsonl
 
 WORDS = (
     "river council budget school harvest railway museum festival election storm factory "

@@ -7,7 +7,7 @@ import pytest
 
 from bot.cli import main
 
-from .helpers import write_jsonl
+from tests.helpers import write_jsonl
 
 ARTICLE = {
     "title": "Tram line extended to the airport",

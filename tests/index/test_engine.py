@@ -11,7 +11,7 @@ from index.encoders import Encoders
 from index.indexes import INDEX_NAME
 from index.store.sqlite import DB_NAME
 
-from .helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
+from tests.helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
 
 ARTICLES = [BRIDGE, ORCHARD]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from index.reading import ReadLimits, iter_corpus_files, read_document, read_path
 
-from .helpers import SEED_ARTICLE
+from tests.helpers import SEED_ARTICLE
 
 LIMITS = ReadLimits(max_file_bytes=10_000, max_article_chars=5_000)
 

@@ -4,7 +4,7 @@ import textwrap
 
 from index.passages import paragraph_spans, passage_spans, sentence_spans
 
-from .helpers import SEED_ARTICLE
+from tests.helpers import SEED_ARTICLE
 
 ARTICLE = (
     "Short lead.\n\n"

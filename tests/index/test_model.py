@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from index import Engine, load_settings
 
-from .helpers import PROJECT_ROOT, SHARED_EVAL
+from tests.helpers import PROJECT_ROOT, SHARED_EVAL
 
 pytestmark = [pytest.mark.model, pytest.mark.asyncio(loop_scope="module")]
 

@@ -1,0 +1,69 @@
+"""Open an engine on argv[2] and ingest the files argv[3:] one call each, printing DONE <name>.
+
+The parent writes one line to stdin per file it lets the child start.
+
+KILL_AT="<point>:<n>" makes the process SIGKILL itself the n-th time it reaches <point>:
+  in-transaction  inside a file's transaction, after its embeddings are inserted
+  before-index    after the articles are committed, before the vector index is updated
+  index-written   after the new index is written to its temporary file, before the rename
+"""
+import asyncio, os, signal, sys
+from pathlib import Path
+
+sys.path.insert(0, sys.argv[1])
+from tests.helpers import hashing_settings
+from index import Engine
+import index.indexes as indexes_module
+import index.store.sqlite as store_module
+import index.vectors.faiss_index as vectors_module
+
+point, _, nth = os.environ.get("KILL_AT", "").partition(":")
+reached = 0
+
+
+def maybe_die(name):
+    global reached
+    if name == point:
+        reached += 1
+        if reached == int(nth):
+            sys.stdout.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+if point:
+    insert_embeddings = store_module.SqliteStore._insert_embeddings
+    indexes_add = indexes_module.LiveIndexes.add
+    write_index = vectors_module.faiss.write_index
+
+    async def _insert_embeddings(self, *a, **k):
+        await insert_embeddings(self, *a, **k)
+        maybe_die("in-transaction")
+
+    async def _indexes_add(self, *a, **k):
+        maybe_die("before-index")
+        await indexes_add(self, *a, **k)
+
+    def _write_index(*a, **k):
+        write_index(*a, **k)
+        maybe_die("index-written")
+
+    store_module.SqliteStore._insert_embeddings = _insert_embeddings
+    indexes_module.LiveIndexes.add = _indexes_add
+    vectors_module.faiss.write_index = _write_index
+
+
+async def main():
+    engine = await Engine.open(settings=hashing_settings(Path(sys.argv[2])))
+    from index.passages import sentence_spans
+    sentence_spans("Warm up the lazy imports. So that kills land in ingests.")
+    print("READY", flush=True)
+    for name in sys.argv[3:]:
+        if not sys.stdin.readline():  # one line from the parent per file: it paces the kills
+            break
+        await engine.ingest_paths([name])
+        print("DONE", Path(name).name, flush=True)
+    await engine.close()
+    print("FINISHED", flush=True)
+
+
+asyncio.run(main())
