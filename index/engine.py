@@ -23,10 +23,9 @@ import numpy as np
 
 from . import quoting
 from .encoders import Encoders
-from .errors import QuestionError
 from .indexes import IndexStats, LiveIndexes
 from .ingest import FileReport, Ingest, IngestReport
-from .retrieval import Retrieval
+from .retrieval import Retrieval, check_question
 from .scoring import RelevanceModel
 from .selection import Candidate
 from .settings import Settings, load_settings
@@ -128,13 +127,7 @@ class Engine:
 
     def check_question(self, question: str) -> str:
         """The question, trimmed; raises QuestionError if it cannot be asked."""
-        question = " ".join(question.split())
-        if not question:
-            raise QuestionError("Ask a question: the text is empty.")
-        limit = self.settings.question.max_chars
-        if len(question) > limit:
-            raise QuestionError(f"That question is {len(question):,} characters long; the limit is {limit:,}.")
-        return question
+        return check_question(question, self.settings.question.max_chars)
 
     async def ask(self, question: str, scopes: Iterable[str] | None = None, k: int | None = None) -> Answer:
         """Answer a question with verbatim quotes from stored articles, or abstain.
@@ -153,16 +146,7 @@ class Engine:
         started = time.perf_counter()
         question = self.check_question(question)
         found = await self._retrieval.retrieve(question, scopes)
-
-        def answer(**fields) -> Answer:
-            return Answer(question, elapsed_ms=(time.perf_counter() - started) * 1000, **fields)
-
-        if found is None:
-            return answer(abstained=True)
-        quotes = quoting.quotes(found, k or self.settings.retrieval.top_k, self.settings.retrieval)
-        if quotes is None:
-            return answer(abstained=True, closest=quoting.closest_articles(found))
-        return answer(abstained=False, answers=quotes)
+        return quoting.answer(question, found, k or self.settings.retrieval.top_k, self.settings.retrieval, started)
 
     async def candidates(self, question: str, scopes: Iterable[str] | None = None) -> list[Candidate]:
         """The question's scored candidate passages, best first, with their evidence: what `ask` chooses from.

@@ -1,13 +1,27 @@
-"""A question's scored candidates to what is shown: quotes with their key sentence marked, or articles."""
+"""A question's scored candidates to what is shown: the answer's quotes with their key sentence marked, or articles."""
 
 from __future__ import annotations
+
+import time
 
 from .retrieval import Retrieved
 from .selection import Candidate, select
 from .settings import RetrievalSettings
-from .types import Article, Quote
+from .types import Answer, Article, Quote
 
 CLOSEST_ARTICLES = 3
+
+
+def answer(question: str, found: Retrieved | None, k: int, settings: RetrievalSettings, started: float) -> Answer:
+    """The answer: up to k quotes, or abstained (naming the closest articles, when there were candidates).
+
+    Args:
+        started: when the question arrived (`time.perf_counter()`), for the answer's elapsed time.
+    """
+    chosen = None if found is None else quotes(found, k, settings)
+    closest = closest_articles(found) if found is not None and chosen is None else []
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return Answer(question, abstained=chosen is None, elapsed_ms=elapsed_ms, answers=chosen or [], closest=closest)
 
 
 def quotes(found: Retrieved, k: int, settings: RetrievalSettings) -> list[Quote] | None:

@@ -14,6 +14,7 @@ from typing import Iterable
 import numpy as np
 
 from .encoders import Encoders
+from .errors import QuestionError
 from .indexes import LiveIndexes
 from .scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fusion, word_weights
 from .selection import Candidate
@@ -31,6 +32,16 @@ class Retrieved:
     articles: dict[int, Article]
     passage_vectors: dict[int, np.ndarray]
     candidates: list[Candidate]
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """The question, trimmed; raises QuestionError if it cannot be asked."""
+    question = " ".join(question.split())
+    if not question:
+        raise QuestionError("Ask a question: the text is empty.")
+    if len(question) > max_chars:
+        raise QuestionError(f"That question is {len(question):,} characters long; the limit is {max_chars:,}.")
+    return question
 
 
 def _relative_spans(passage: PassageRow, sentences: SentenceVectors | None) -> list[tuple[int, int]]:
