@@ -5,7 +5,7 @@ from .errors import ModelMismatchError, NewsdeskError, QuestionError
 from .ingest import FileReport, IngestReport
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE
-from .types import Answer, Article, ArticleText, Quote, Stats
+from .types import Answer, Article, ArticleText, IndexStats, Quote, Stats
 
 __all__ = [
     "Answer",
@@ -14,6 +14,7 @@ __all__ = [
     "Engine",
     "FileReport",
     "GLOBAL_SCOPE",
+    "IndexStats",
     "IngestReport",
     "ModelMismatchError",
     "NewsdeskError",

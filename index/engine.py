@@ -23,14 +23,14 @@ import numpy as np
 
 from . import quoting
 from .encoders import Encoders
-from .indexes import IndexStats, LiveIndexes
+from .indexes import LiveIndexes
 from .ingest import FileReport, Ingest, IngestReport
 from .retrieval import Retrieval, check_question
 from .scoring import RelevanceModel
 from .selection import Candidate
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE, PassageRow, Store, open_store
-from .types import Answer, Article, ArticleText, Stats
+from .types import Answer, Article, ArticleText, IndexStats, Stats
 
 
 class Engine:

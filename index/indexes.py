@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
@@ -23,6 +22,7 @@ from .keyword import KeywordIndex, KeywordScores
 from .scopes import PassageScopes, ScopeFilter
 from .settings import VectorSettings
 from .store import PassageRow, Store
+from .types import IndexStats
 from .vectors import VectorIndex, factory as vector_factory
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,6 @@ KEYWORD_DIR = "keyword"
 KEYWORD_REBUILD_WAITS_UP_TO = 20_000
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class IndexStats:
-    """The dense index as it is now: its kind, vector size, inverted lists (0: none) and passage ids."""
-
-    kind: str
-    dim: int
-    lists: int
-    ids: np.ndarray
 
 
 class LiveIndexes:
@@ -71,7 +61,7 @@ class LiveIndexes:
         )
 
     async def search(self, fn: Callable[..., T], *args) -> T:
-        """Run a search (or another read of an index) in the search thread."""
+        """Run fn in the search thread, where searches and in-place changes to an index take turns."""
         return await asyncio.get_running_loop().run_in_executor(self._search_pool, fn, *args)
 
     async def close(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Article:
@@ -93,3 +95,13 @@ class Stats:
     index_bytes: int
     model: str
     last_added: Article | None
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """The dense index as it is now: its kind, vector size, inverted lists (0: none) and passage ids."""
+
+    kind: str
+    dim: int
+    lists: int
+    ids: np.ndarray
