@@ -1,7 +1,7 @@
 """Throughput through Discord: members `/ask` at a steady rate, through the tests' loopback Discord.
 
 Two processes, so neither's work slows the other's event loop or holds its GIL:
-- the fake Discord (tests/fake_discord.py), which sends the interactions at the given
+- the fake Discord (tests/fake_discord/), which sends the interactions at the given
   rate and notes when each follow-up arrives (run as `python bench/discord_load.py
   --fake N RATE`);
 - the real NewsdeskBot with the real engine and model, on the store given, which also

@@ -1,4 +1,4 @@
-"""Asking, end to end: the real bot and engine against the loopback Discord (tests/fake_discord.py)."""
+"""Asking, end to end: the real bot and engine against the loopback Discord (tests/fake_discord/)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,6 @@
+"""A fake Discord (REST + gateway) on 127.0.0.1 for driving the real discord.py client in tests (see `server`)."""
+
+from .payloads import AttachmentPayload, FakeGuild, RecordedRequest, SentInteraction
+from .server import FakeDiscord
+
+__all__ = ["AttachmentPayload", "FakeDiscord", "FakeGuild", "RecordedRequest", "SentInteraction"]
