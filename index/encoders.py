@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
 from .batching import QuestionBatcher
 from .embedding import Embedder, create_embedder, create_query_encoder, model_identity
 from .settings import ModelSettings
+
+T = TypeVar("T")
 
 
 class Encoders:
@@ -41,7 +43,7 @@ class Encoders:
             model_identity(m.backend, m.name),
         )
 
-    async def _run(self, fn: Callable[[], np.ndarray | Embedder]):
+    async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
     def _loaded_embedder(self) -> Embedder:

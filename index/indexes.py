@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-import faiss
 import numpy as np
 
 from .keyword import KeywordIndex, KeywordScores
@@ -23,7 +22,7 @@ from .scopes import PassageScopes, ScopeFilter
 from .settings import VectorSettings
 from .store import PassageRow, Store
 from .types import IndexStats
-from .vectors import VectorIndex, factory as vector_factory
+from .vectors import VectorIndex, factory as vector_factory, prepare_search_thread
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +51,8 @@ class LiveIndexes:
         self._scopes = PassageScopes()
         # Per set of scopes: the passages allowed (None: all), and a keyword index's 0/1 mask for them.
         self._filter_cache: dict[frozenset[str], tuple[KeywordIndex, ScopeFilter | None, np.ndarray | None]] = {}
-        # One OpenMP thread for searches (OpenMP settings are per thread): splitting one
-        # question's scan over both cores made it 10-20x slower whenever the other core was
-        # busy (flat, 10k passages: 0.7 ms on one thread, 14 ms on two). Index builds,
-        # which do parallelise, run in threads of their own with the default.
-        self._search_pool = ThreadPoolExecutor(
-            1, thread_name_prefix="newsdesk-search", initializer=faiss.omp_set_num_threads, initargs=(1,)
-        )
+        # One thread searches (set up as the dense index's backend wants); index builds run in threads of their own.
+        self._search_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-search", initializer=prepare_search_thread)
 
     async def search(self, fn: Callable[..., T], *args) -> T:
         """Run fn in the search thread, where searches and in-place changes to an index take turns."""

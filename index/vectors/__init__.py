@@ -2,6 +2,6 @@
 
 from . import factory
 from .base import VectorIndex
-from .faiss_index import FLAT, IVF, KINDS, FaissIndex, ivf_lists
+from .faiss_index import FLAT, IVF, KINDS, FaissIndex, ivf_lists, prepare_search_thread
 
-__all__ = ["FLAT", "IVF", "KINDS", "FaissIndex", "VectorIndex", "factory", "ivf_lists"]
+__all__ = ["FLAT", "IVF", "KINDS", "FaissIndex", "VectorIndex", "factory", "ivf_lists", "prepare_search_thread"]

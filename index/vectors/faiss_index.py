@@ -27,6 +27,16 @@ MIN_TRAINING_POINTS_PER_LIST = 39
 TRAINING_POINTS_PER_LIST = 64
 
 
+def prepare_search_thread() -> None:
+    """Give the thread that searches one OpenMP thread (OpenMP settings are per thread).
+
+    Splitting one question's scan over both cores made it 10-20x slower whenever the other
+    core was busy (flat, 10k passages: 0.7 ms on one thread, 14 ms on two). Index builds,
+    which do parallelise, run in threads of their own with the default.
+    """
+    faiss.omp_set_num_threads(1)
+
+
 def ivf_lists(passages: int) -> int:
     """Inverted lists for a store of this size: the usual 4 * sqrt(n), each with enough training points."""
     return int(max(1, min(65_536, 4 * math.sqrt(passages), passages // MIN_TRAINING_POINTS_PER_LIST)))
