@@ -69,8 +69,6 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    async def schema_version(self) -> int: ...
-
     async def get_meta(self, key: str) -> str | None:
         """A setting kept with the data (the model, the vectors' size, folder signatures, the application's keys)."""
 
