@@ -1,4 +1,4 @@
-"""`newsdesk eval` on a small dataset laid out like ../shared/eval/squad-v1.1-dev."""
+"""`newsdesk eval` on small datasets laid out like ../shared/eval: answer strings (SQuAD) and gold spans (OneStopQA)."""
 
 import json
 from pathlib import Path
@@ -33,25 +33,47 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture
-def dataset(tmp_path: Path) -> Path:
-    root = tmp_path / "dataset"
+def write_dataset(root: Path, gold_fields) -> Path:
+    """DOCS as corpus files (title line, blank line, body) and QUESTIONS with the fields gold_fields(file text, body, gold) gives."""
     (root / "corpus").mkdir(parents=True)
     with open(root / "questions.jsonl", "w", encoding="utf-8") as out:
         for name, (title, paragraphs) in DOCS.items():
             body = "\n\n".join(paragraphs)
             (root / "corpus" / name).write_text(f"{title}\n\n{body}\n", encoding="utf-8")
         for question, gold, doc in QUESTIONS:
-            body = "\n\n".join(DOCS[doc][1])
-            record = {"question": question, "answers": [gold], "doc": doc, "answer_start": body.index(gold)}
+            title, paragraphs = DOCS[doc]
+            body = "\n\n".join(paragraphs)
+            record = {"question": question, "doc": doc, **gold_fields(f"{title}\n\n{body}\n", body, gold)}
             out.write(json.dumps(record) + "\n")
     return root
 
 
-def test_eval_reports_every_system_side_by_side(dataset: Path, tmp_path: Path, capsys):
+def hashing_config(tmp_path: Path, extra: str = "") -> Path:
+    """A config with the hashing embedder, whose scores are not on the real model's scale."""
     config = tmp_path / "test.toml"
-    # abstention off: the hashing embedder's scores are not on the real model's scale
-    config.write_text('[model]\nbackend = "hashing"\n[passages]\nmin_chars = 0\n[retrieval]\nabstain_below = 0.0\n')
+    config.write_text('[model]\nbackend = "hashing"\n' + extra)
+    return config
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """SQuAD-style: answer strings, with their offset into the body."""
+    return write_dataset(tmp_path / "dataset", lambda file, body, gold: {"answers": [gold], "answer_start": body.index(gold)})
+
+
+@pytest.fixture
+def gold_span_dataset(tmp_path: Path) -> Path:
+    """OneStopQA-style: paraphrased answers and gold spans, offsets into the file (title line included)."""
+
+    def span(file: str, body: str, gold: str) -> dict:
+        start = file.index(gold)
+        return {"answers": ["a paraphrase"], "gold_start": start, "gold_end": start + len(gold), "gold_text": gold}
+
+    return write_dataset(tmp_path / "spans", span)
+
+
+def test_eval_reports_every_system_side_by_side(dataset: Path, tmp_path: Path, capsys):
+    config = hashing_config(tmp_path, "[passages]\nmin_chars = 0\n[retrieval]\nabstain_below = 0.0\n")  # abstention off
     assert main(["--config", str(config), "eval", str(dataset), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["questions"] == 4 and report["passages"] == 4
@@ -67,27 +89,8 @@ def test_eval_reports_every_system_side_by_side(dataset: Path, tmp_path: Path, c
     assert report["abstention"] == {"left_out_abstain_rate": 0.0, "answerable_abstain_rate": 0.0}
 
 
-@pytest.fixture
-def gold_span_dataset(tmp_path: Path) -> Path:
-    """The same articles with OneStopQA-style gold spans: offsets into the file, title line included."""
-    root = tmp_path / "spans"
-    (root / "corpus").mkdir(parents=True)
-    files = {}
-    for name, (title, paragraphs) in DOCS.items():
-        files[name] = f"{title}\n\n" + "\n\n".join(paragraphs) + "\n"
-        (root / "corpus" / name).write_text(files[name], encoding="utf-8")
-    with open(root / "questions.jsonl", "w", encoding="utf-8") as out:
-        for question, gold, doc in QUESTIONS:
-            start = files[doc].index(gold)
-            record = {"question": question, "answers": ["a paraphrase"], "doc": doc}
-            record |= {"gold_start": start, "gold_end": start + len(gold), "gold_text": gold}
-            out.write(json.dumps(record) + "\n")
-    return root
-
-
 def test_eval_scores_gold_spans_counted_from_the_file_start(gold_span_dataset: Path, tmp_path: Path, capsys):
-    config = tmp_path / "test.toml"
-    config.write_text('[model]\nbackend = "hashing"\n[passages]\nmin_chars = 0\n[retrieval]\nabstain_below = -100.0\n')
+    config = hashing_config(tmp_path, "[passages]\nmin_chars = 0\n[retrieval]\nabstain_below = 0.0\n")  # abstention off
     assert main(["--config", str(config), "eval", str(gold_span_dataset), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     # the answers are paraphrases found in no passage: only the spans, shifted past the title line, can score
@@ -99,8 +102,7 @@ def test_eval_scores_gold_spans_counted_from_the_file_start(gold_span_dataset: P
 
 
 def test_eval_limit_and_offset_pick_the_questions(dataset: Path, tmp_path: Path, capsys):
-    config = tmp_path / "test.toml"
-    config.write_text('[model]\nbackend = "hashing"\n')
+    config = hashing_config(tmp_path)
     assert main(["--config", str(config), "eval", str(dataset), "--json", "--offset", "1", "--limit", "2"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["questions"], report["offset"]) == (2, 1)
