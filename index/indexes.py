@@ -27,6 +27,8 @@ from .vectors import VectorIndex, factory as vector_factory, prepare_search_thre
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "vectors.faiss"
+# Beside the index file: the store's write generation it was saved at (see `Store.write_generation`).
+GENERATION_NAME = INDEX_NAME + ".generation"
 KEYWORD_DIR = "keyword"
 # Up to this many passages the keyword index rebuilds in about a second (measured:
 # ~12 s per 100k), so a question waits for it rather than miss the newest passages.
@@ -82,7 +84,7 @@ class LiveIndexes:
         self._filter_cache.clear()
         dim_text = await self._store.get_meta("embedding_dim")
         vectors = None
-        if dim_text and self.index_path.exists():
+        if dim_text and self.index_path.exists() and self._saved_generation() == await self._store.write_generation():
             vectors = await asyncio.to_thread(vector_factory.load, self.index_path, int(dim_text), self._settings)
         in_step = vectors is not None and np.array_equal(np.sort(vectors.ids()), self._scopes.ids)
         if not in_step and (len(self._scopes) or vectors is not None):
@@ -97,6 +99,12 @@ class LiveIndexes:
         if self.index_path.exists():  # rebuilt from the new vectors, which records their size
             self.index_path.unlink()
         await self.load()
+
+    def _saved_generation(self) -> int | None:
+        try:
+            return int((self._data_dir / GENERATION_NAME).read_text())
+        except (OSError, ValueError):
+            return None
 
     def _outgrown(self, vectors: VectorIndex | None) -> bool:
         return vectors is not None and vector_factory.outgrown(vectors, self._settings, len(self._scopes))
@@ -124,13 +132,18 @@ class LiveIndexes:
                     sample = [m async for _, m in self._store.passage_vectors(model, sample_ids)]
                     await asyncio.to_thread(index.train, np.concatenate(sample))
             await asyncio.to_thread(index.add, ids, matrix)
-        await asyncio.to_thread(index.save, self.index_path)
+        await self._save_vectors(index)
         return index
 
-    async def _save_vectors(self) -> None:
-        """Write the index file in a thread of its own: searches only read the index, so they
-        go on meanwhile (a million passages take seconds to write); writers hold the write lock."""
-        await asyncio.to_thread(self.vectors.save, self.index_path)
+    async def _save_vectors(self, vectors: VectorIndex) -> None:
+        """Write the index file, then the write generation it holds (a crash between the two
+        leaves them disagreeing, so the index is rebuilt, never trusted).
+
+        Written in a thread of its own: searches only read the index, so they go on meanwhile
+        (a million passages take seconds to write); writers hold the write lock."""
+        generation = await self._store.write_generation()
+        await asyncio.to_thread(vectors.save, self.index_path)
+        (self._data_dir / GENERATION_NAME).write_text(str(generation))
 
     def size(self) -> tuple[int, int]:
         """The dense index's vectors, and its file's bytes."""
@@ -153,7 +166,7 @@ class LiveIndexes:
             self.vectors = await self._rebuild_vectors()
             return
         await self.search(self.vectors.add, passage_ids, matrix)
-        await self._save_vectors()
+        await self._save_vectors(self.vectors)
 
     async def remove(self, passage_ids: list[int]) -> None:
         """Forget passages just removed from the store."""
@@ -162,7 +175,7 @@ class LiveIndexes:
         self._keyword_stale = True
         if self.vectors is not None:
             await self.search(self.vectors.remove, passage_ids)
-            await self._save_vectors()
+            await self._save_vectors(self.vectors)
 
     # --- scopes ------------------------------------------------------------------
 
@@ -224,17 +237,19 @@ class LiveIndexes:
     async def _load_or_build_keyword(self, in_own_thread: bool = False) -> KeywordIndex:
         ids = self._scopes.ids
         folder = self._data_dir / KEYWORD_DIR
-        loaded = await self.search(KeywordIndex.load, folder, ids)
+        # read before the passages: a write in between makes the saved index look older than it is, never newer
+        generation = await self._store.write_generation()
+        loaded = await self.search(KeywordIndex.load, folder, ids, generation)
         if loaded is not None:
             return loaded
         rows = await self._store.passages()
         if in_own_thread:
-            return await asyncio.to_thread(self._build_keyword, folder, rows)
-        return await self.search(self._build_keyword, folder, rows)
+            return await asyncio.to_thread(self._build_keyword, folder, rows, generation)
+        return await self.search(self._build_keyword, folder, rows, generation)
 
     @staticmethod
-    def _build_keyword(folder: Path, rows: list[PassageRow]) -> KeywordIndex:
+    def _build_keyword(folder: Path, rows: list[PassageRow], generation: int) -> KeywordIndex:
         index = KeywordIndex.build([r.id for r in rows], [r.text for r in rows])
         if len(index):  # bm25s cannot save an empty index, and an empty one costs nothing to build
-            index.save(folder)
+            index.save(folder, generation)
         return index

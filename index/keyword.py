@@ -46,26 +46,27 @@ class KeywordIndex:
         average_length = sum(map(len, token_lists)) / len(token_lists) if token_lists else 1.0
         return cls(passage_ids, bm25, doc_freq, average_length)
 
-    def save(self, folder: Path) -> None:
-        """Write to folder, replacing what was there; a crash leaves no folder or a whole one."""
+    def save(self, folder: Path, generation: int) -> None:
+        """Write to folder with the store's write generation it was built at, replacing what was
+        there; a crash leaves no folder or a whole one."""
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         self._bm25.save(str(tmp), show_progress=False)
         np.save(tmp / "passage_ids.npy", self.ids)
-        statistics = {"doc_freq": self._doc_freq, "average_length": self._average_length}
+        statistics = {"doc_freq": self._doc_freq, "average_length": self._average_length, "generation": generation}
         (tmp / STATISTICS_FILE).write_text(json.dumps(statistics), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
 
     @classmethod
-    def load(cls, folder: Path, passage_ids: np.ndarray) -> "KeywordIndex | None":
-        """The index saved in folder if it covers exactly these passages, else None."""
+    def load(cls, folder: Path, passage_ids: np.ndarray, generation: int) -> "KeywordIndex | None":
+        """The index saved in folder if it was built at this write generation over exactly these passages, else None."""
         try:
             ids = np.load(folder / "passage_ids.npy")
-            if not np.array_equal(ids, passage_ids):
+            statistics = json.loads((folder / STATISTICS_FILE).read_text(encoding="utf-8"))
+            if statistics.get("generation") != generation or not np.array_equal(ids, passage_ids):
                 return None
             bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
-            statistics = json.loads((folder / STATISTICS_FILE).read_text(encoding="utf-8"))
             return cls(ids, bm25, statistics["doc_freq"], statistics["average_length"])
         except (OSError, ValueError, KeyError, TypeError):
             return None

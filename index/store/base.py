@@ -74,6 +74,9 @@ class Store(Protocol):
 
     async def set_meta(self, key: str, value: str) -> None: ...
 
+    async def write_generation(self) -> int:
+        """A counter bumped with every article added or removed, in the same transaction: saved indexes record it."""
+
     async def add_feedback(self, question: str, quotes_json: str, rater: str, helpful: bool) -> None:
         """A verdict on an answer: its question, the quotes shown (JSON), who gave it (as the application keys them)."""
 

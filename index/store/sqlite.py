@@ -74,6 +74,14 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # The feedback salt is the bot's: it moves among the application's keys (`Engine.kv_get`).
     "UPDATE meta SET key = 'app:feedback_salt' WHERE key = 'feedback_salt';",
+    # Ids are never reused (a saved index checked by ids would take a new text for a removed one):
+    # the last ids given out are kept, and every article write bumps the write generation that
+    # saved indexes record.
+    """
+    INSERT INTO meta (key, value) SELECT 'last_article_id', COALESCE(MAX(id), 0) FROM articles;
+    INSERT INTO meta (key, value) SELECT 'last_passage_id', COALESCE(MAX(id), 0) FROM passages;
+    INSERT INTO meta (key, value) VALUES ('write_generation', '0');
+    """,
 )
 
 
@@ -155,6 +163,12 @@ class SqliteStore:
             (key, value),
         )
 
+    async def write_generation(self) -> int:
+        return int(await self.get_meta("write_generation"))
+
+    async def _bump_generation(self) -> None:
+        await self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'write_generation'")
+
     async def add_feedback(self, question: str, quotes_json: str, rater: str, helpful: bool) -> None:
         await self._db.execute(
             "INSERT INTO feedback (question, quotes, user_hash, helpful, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -188,7 +202,8 @@ class SqliteStore:
     ) -> list[tuple[int, list[int]] | None]:
         """Store articles with their passages and new embeddings in one transaction, all or nothing.
 
-        Rows get explicit ids (the write lock is held from the first read), so a batch
+        Rows get explicit ids, counted on from the last ones given out so that a removed
+        article's ids never come back (the write lock is held from the first read); a batch
         costs a handful of statements however many articles it holds.
 
         Returns:
@@ -206,8 +221,8 @@ class SqliteStore:
                         (scope, *chunk),
                     )
                     taken.update((scope, h) for (h,) in await cursor.fetchall())
-            (article_id,) = await (await self._db.execute("SELECT COALESCE(MAX(id), 0) FROM articles")).fetchone()
-            (passage_id,) = await (await self._db.execute("SELECT COALESCE(MAX(id), 0) FROM passages")).fetchone()
+            article_id = int(await self.get_meta("last_article_id"))
+            passage_id = int(await self.get_meta("last_passage_id"))
             results: list[tuple[int, list[int]] | None] = []
             article_rows, passage_rows, sentence_rows = [], [], []
             now = time.time()
@@ -240,6 +255,10 @@ class SqliteStore:
                 "INSERT INTO sentences (passage_id, start, end, text_hash) VALUES (?, ?, ?, ?)", sentence_rows
             )
             await self._insert_embeddings(model, new_vectors)
+            if article_rows:
+                await self.set_meta("last_article_id", str(article_id))
+                await self.set_meta("last_passage_id", str(passage_id))
+                await self._bump_generation()
         return results
 
     async def remove_article(self, article_id: int, scopes: Iterable[str] | None = None) -> list[int] | None:
@@ -260,6 +279,7 @@ class SqliteStore:
         passage_ids = [r[0] for r in await cursor.fetchall()]
         async with self._transaction():
             await self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+            await self._bump_generation()
             await self._db.execute(
                 "DELETE FROM embeddings WHERE text_hash NOT IN (SELECT text_hash FROM passages) "
                 "AND text_hash NOT IN (SELECT text_hash FROM sentences)"

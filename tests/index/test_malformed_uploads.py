@@ -179,7 +179,7 @@ async def test_hostile_file_name_with_good_content_writes_no_file(upload_engine:
     assert set(listing(tmp_path)) == before, "ingesting wrote a file"
     assert_no_file_named(name, upload_engine, tmp_path)
     assert sorted(p.name for p in data_dir.iterdir()) == sorted(
-        ["newsdesk.db", "newsdesk.db-wal", "newsdesk.db-shm", "vectors.faiss"]
+        ["newsdesk.db", "newsdesk.db-wal", "newsdesk.db-shm", "vectors.faiss", "vectors.faiss.generation"]
     )
     if report.articles_added:
         (article,) = [a for a in await upload_engine.articles(scopes=["123"])]
