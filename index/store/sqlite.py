@@ -1,11 +1,15 @@
 """The SQLite store (the default backend): one database file, opened with aiosqlite.
 
 Writes that belong together (an article, its passages, their embeddings) share one
-transaction, so a crash leaves either all of them or none.
+transaction, so a crash leaves either all of them or none. Writes go through one
+connection, one at a time, so a small write (a setting, a verdict) never lands inside
+an upload's transaction and rolls back with it; reads go through another, which in WAL
+mode sees only committed data.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -85,6 +89,8 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+_SET_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+
 _ARTICLE_COLUMNS = (
     "a.id, a.scope, a.title, a.source, a.date, a.url, a.origin, a.added_at, "
     "(SELECT COUNT(*) FROM passages p WHERE p.article_id = a.id)"
@@ -109,59 +115,71 @@ def _scope_clause(scopes: Iterable[str] | None, column: str = "a.scope") -> tupl
     return f"{column} IN ({','.join('?' * len(scopes))})", scopes
 
 
+async def _connect(path: Path) -> aiosqlite.Connection:
+    # Autocommit mode: transactions are opened explicitly, so they span exactly what belongs together.
+    db = await aiosqlite.connect(path, isolation_level=None)
+    await db.execute("PRAGMA foreign_keys=ON")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    (version,) = await (await db.execute("PRAGMA user_version")).fetchone()
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        # executescript commits first; BEGIN makes the migration and its version one unit.
+        await db.executescript(f"BEGIN; {script} PRAGMA user_version = {number}; COMMIT;")
+
+
 class SqliteStore:
     """An open database file. Create with `await SqliteStore.open(path)`."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path):
-        self._db = db
+    def __init__(self, write: aiosqlite.Connection, read: aiosqlite.Connection, path: Path):
+        self._db = write
+        self._read = read
+        self._write_lock = asyncio.Lock()
         self.path = path
 
     @classmethod
     async def open(cls, path: Path) -> "SqliteStore":
         """Open (creating if needed) and migrate the database at path."""
-        # Autocommit mode: transactions are opened explicitly, so they span exactly what belongs together.
-        db = await aiosqlite.connect(path, isolation_level=None)
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        store = cls(db, path)
-        await store._migrate()
-        return store
+        write = await _connect(path)
+        try:
+            await (await write.execute("PRAGMA journal_mode=WAL")).close()
+            await _migrate(write)
+            return cls(write, await _connect(path), path)
+        except BaseException:
+            await write.close()
+            raise
 
     async def close(self) -> None:
+        await self._read.close()
         await self._db.close()
 
     @asynccontextmanager
     async def _transaction(self):
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            await self._db.rollback()
-            raise
-        await self._db.commit()
-
-    async def _migrate(self) -> None:
-        (version,) = await (await self._db.execute("PRAGMA user_version")).fetchone()
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            # executescript commits first; BEGIN makes the migration and its version one unit.
-            await self._db.executescript(f"BEGIN; {script} PRAGMA user_version = {number}; COMMIT;")
+        """One write at a time on the write connection, committed whole or rolled back."""
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self._db.rollback()
+                raise
+            await self._db.commit()
 
     async def schema_version(self) -> int:
-        (version,) = await (await self._db.execute("PRAGMA user_version")).fetchone()
+        (version,) = await (await self._read.execute("PRAGMA user_version")).fetchone()
         return version
 
     # --- settings kept with the data, and feedback ----------------------------------
 
     async def get_meta(self, key: str) -> str | None:
-        row = await (await self._db.execute("SELECT value FROM meta WHERE key = ?", (key,))).fetchone()
+        row = await (await self._read.execute("SELECT value FROM meta WHERE key = ?", (key,))).fetchone()
         return row[0] if row else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self._db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        async with self._transaction():
+            await self._db.execute(_SET_META, (key, value))
 
     async def write_generation(self) -> int:
         return int(await self.get_meta("write_generation"))
@@ -170,16 +188,17 @@ class SqliteStore:
         await self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'write_generation'")
 
     async def add_feedback(self, question: str, quotes_json: str, rater: str, helpful: bool) -> None:
-        await self._db.execute(
-            "INSERT INTO feedback (question, quotes, user_hash, helpful, created_at) VALUES (?, ?, ?, ?, ?)",
-            (question, quotes_json, rater, int(helpful), time.time()),
-        )
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO feedback (question, quotes, user_hash, helpful, created_at) VALUES (?, ?, ?, ?, ?)",
+                (question, quotes_json, rater, int(helpful), time.time()),
+            )
 
     # --- articles ----------------------------------------------------------------
 
     async def has_article(self, scope: str, content_hash: str) -> bool:
         row = await (
-            await self._db.execute("SELECT 1 FROM articles WHERE scope = ? AND content_hash = ?", (scope, content_hash))
+            await self._read.execute("SELECT 1 FROM articles WHERE scope = ? AND content_hash = ?", (scope, content_hash))
         ).fetchone()
         return row is not None
 
@@ -189,13 +208,17 @@ class SqliteStore:
         found: dict[str, np.ndarray] = {}
         for i in range(0, len(hashes), 500):
             chunk = hashes[i : i + 500]
-            cursor = await self._db.execute(
+            cursor = await self._read.execute(
                 f"SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({','.join('?' * len(chunk))})",
                 (model, *chunk),
             )
             for text_hash, blob in await cursor.fetchall():
                 found[text_hash] = np.frombuffer(blob, dtype=np.float32)
         return found
+
+    async def _last_id(self, key: str) -> int:
+        (value,) = await (await self._db.execute("SELECT value FROM meta WHERE key = ?", (key,))).fetchone()
+        return int(value)
 
     async def add_articles(
         self, articles: Sequence[NewArticle], model: str, new_vectors: dict[str, np.ndarray]
@@ -221,8 +244,8 @@ class SqliteStore:
                         (scope, *chunk),
                     )
                     taken.update((scope, h) for (h,) in await cursor.fetchall())
-            article_id = int(await self.get_meta("last_article_id"))
-            passage_id = int(await self.get_meta("last_passage_id"))
+            article_id = await self._last_id("last_article_id")
+            passage_id = await self._last_id("last_passage_id")
             results: list[tuple[int, list[int]] | None] = []
             article_rows, passage_rows, sentence_rows = [], [], []
             now = time.time()
@@ -256,8 +279,9 @@ class SqliteStore:
             )
             await self._insert_embeddings(model, new_vectors)
             if article_rows:
-                await self.set_meta("last_article_id", str(article_id))
-                await self.set_meta("last_passage_id", str(passage_id))
+                await self._db.executemany(
+                    _SET_META, [("last_article_id", str(article_id)), ("last_passage_id", str(passage_id))]
+                )
                 await self._bump_generation()
         return results
 
@@ -270,14 +294,14 @@ class SqliteStore:
             The removed passage ids, or None if there was no such article in scope.
         """
         clause, params = _scope_clause(scopes, "scope")
-        row = await (
-            await self._db.execute(f"SELECT id FROM articles WHERE id = ? AND {clause}", (article_id, *params))
-        ).fetchone()
-        if row is None:
-            return None
-        cursor = await self._db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))
-        passage_ids = [r[0] for r in await cursor.fetchall()]
         async with self._transaction():
+            row = await (
+                await self._db.execute(f"SELECT id FROM articles WHERE id = ? AND {clause}", (article_id, *params))
+            ).fetchone()
+            if row is None:
+                return None
+            cursor = await self._db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))
+            passage_ids = [r[0] for r in await cursor.fetchall()]
             await self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
             await self._bump_generation()
             await self._db.execute(
@@ -290,7 +314,7 @@ class SqliteStore:
         """An article and its full text, if it exists within scopes."""
         clause, params = _scope_clause(scopes)
         row = await (
-            await self._db.execute(
+            await self._read.execute(
                 f"SELECT {_ARTICLE_COLUMNS}, a.text FROM articles a WHERE a.id = ? AND {clause}", (article_id, *params)
             )
         ).fetchone()
@@ -309,13 +333,13 @@ class SqliteStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        cursor = await self._db.execute(sql, params)
+        cursor = await self._read.execute(sql, params)
         return [_article(row) for row in await cursor.fetchall()]
 
     async def last_added(self, scopes: Iterable[str] | None = None) -> Article | None:
         clause, params = _scope_clause(scopes)
         row = await (
-            await self._db.execute(
+            await self._read.execute(
                 f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE {clause} ORDER BY a.added_at DESC, a.id DESC LIMIT 1",
                 params,
             )
@@ -326,7 +350,7 @@ class SqliteStore:
         ids = list(set(article_ids))
         if not ids:
             return {}
-        cursor = await self._db.execute(
+        cursor = await self._read.execute(
             f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE a.id IN ({','.join('?' * len(ids))})", ids
         )
         return {row[0]: _article(row) for row in await cursor.fetchall()}
@@ -340,22 +364,22 @@ class SqliteStore:
             "FROM passages p JOIN articles a ON a.id = p.article_id"
         )
         if passage_ids is None:
-            cursor = await self._db.execute(sql + " ORDER BY p.id")
+            cursor = await self._read.execute(sql + " ORDER BY p.id")
             return [PassageRow(*row) for row in await cursor.fetchall()]
         ids = list(set(passage_ids))
         rows: list[PassageRow] = []
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
-            cursor = await self._db.execute(sql + f" WHERE p.id IN ({','.join('?' * len(chunk))})", chunk)
+            cursor = await self._read.execute(sql + f" WHERE p.id IN ({','.join('?' * len(chunk))})", chunk)
             rows.extend(PassageRow(*row) for row in await cursor.fetchall())
         return rows
 
     async def passage_scopes(self) -> dict[str, np.ndarray]:
         """Every passage id, ascending, grouped by its article's scope (no text: cheap at start-up)."""
-        cursor = await self._db.execute("SELECT DISTINCT scope FROM articles")
+        cursor = await self._read.execute("SELECT DISTINCT scope FROM articles")
         groups = {}
         for (scope,) in await cursor.fetchall():
-            cursor = await self._db.execute(
+            cursor = await self._read.execute(
                 "SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE a.scope = ? ORDER BY p.id",
                 (scope,),
             )
@@ -378,21 +402,21 @@ class SqliteStore:
             "ON e.text_hash = p.text_hash AND e.model = ?"
         )
         if passage_ids is None:
-            cursor = await self._db.execute(sql + " ORDER BY p.id", (model,))
+            cursor = await self._read.execute(sql + " ORDER BY p.id", (model,))
             while rows := await cursor.fetchmany(batch):
                 yield _vector_batch(rows, model)
             return
         ids = sorted({int(i) for i in passage_ids})  # numpy integers would bind as blobs
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
-            cursor = await self._db.execute(sql + f" WHERE p.id IN ({','.join('?' * len(chunk))})", (model, *chunk))
+            cursor = await self._read.execute(sql + f" WHERE p.id IN ({','.join('?' * len(chunk))})", (model, *chunk))
             yield _vector_batch(await cursor.fetchall(), model)
 
     async def texts_missing_embedding(self, model: str) -> list[tuple[str, str]]:
         """(text_hash, text) for every passage and sentence text without a vector under model."""
         missing = []
         for table, join in (("passages", "p.article_id"), ("sentences", "(SELECT article_id FROM passages WHERE id = p.passage_id)")):
-            cursor = await self._db.execute(
+            cursor = await self._read.execute(
                 f"SELECT p.text_hash, substr(a.text, p.start + 1, p.end - p.start) FROM {table} p "
                 f"JOIN articles a ON a.id = {join} "
                 "WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.text_hash = p.text_hash AND e.model = ?) "
@@ -407,7 +431,7 @@ class SqliteStore:
         ids = list(set(passage_ids))
         if not ids:
             return {}
-        cursor = await self._db.execute(
+        cursor = await self._read.execute(
             "SELECT s.passage_id, s.start, s.end, e.vector FROM sentences s "
             "JOIN embeddings e ON e.text_hash = s.text_hash AND e.model = ? "
             f"WHERE s.passage_id IN ({','.join('?' * len(ids))}) ORDER BY s.passage_id, s.start",
@@ -435,14 +459,15 @@ class SqliteStore:
             await self._insert_embeddings(model, vectors)
 
     async def drop_embeddings_except(self, model: str) -> None:
-        await self._db.execute("DELETE FROM embeddings WHERE model != ?", (model,))
+        async with self._transaction():
+            await self._db.execute("DELETE FROM embeddings WHERE model != ?", (model,))
 
     async def counts(self, scopes: Iterable[str] | None = None) -> tuple[int, int]:
         """(articles, passages) within scopes."""
         clause, params = _scope_clause(scopes)
-        (articles,) = await (await self._db.execute(f"SELECT COUNT(*) FROM articles a WHERE {clause}", params)).fetchone()
+        (articles,) = await (await self._read.execute(f"SELECT COUNT(*) FROM articles a WHERE {clause}", params)).fetchone()
         (passages,) = await (
-            await self._db.execute(
+            await self._read.execute(
                 f"SELECT COUNT(*) FROM passages p JOIN articles a ON a.id = p.article_id WHERE {clause}", params
             )
         ).fetchone()
