@@ -33,6 +33,8 @@ KEYWORD_DIR = "keyword"
 # Up to this many passages the keyword index rebuilds in about a second (measured:
 # ~12 s per 100k), so a question waits for it rather than miss the newest passages.
 KEYWORD_REBUILD_WAITS_UP_TO = 20_000
+# A failed background rebuild (a full disk, say) is tried again after this long.
+KEYWORD_RETRY_SECONDS = 30.0
 
 T = TypeVar("T")
 
@@ -47,9 +49,13 @@ class LiveIndexes:
         self._model_identity = model_identity
         self.vectors: VectorIndex | None = None
         self._keyword: KeywordIndex | None = None
-        # The keyword index is stale once passages change; a large one is rebuilt in the background.
-        self._keyword_stale = False
+        # Passages added or removed since opening, and how many of those the keyword index has
+        # seen: it is stale until a build that started after the last change succeeds.
+        self._changes = 0
+        self._keyword_changes = 0
+        # A large keyword index is rebuilt in the background, in a thread that close() waits for.
         self._keyword_rebuild: asyncio.Task | None = None
+        self._build_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-keyword-build")
         self._scopes = PassageScopes()
         # Per set of scopes: the passages allowed (None: all), and a keyword index's 0/1 mask for them.
         self._filter_cache: dict[frozenset[str], tuple[KeywordIndex, ScopeFilter | None, np.ndarray | None]] = {}
@@ -61,11 +67,13 @@ class LiveIndexes:
         return await asyncio.get_running_loop().run_in_executor(self._search_pool, fn, *args)
 
     async def close(self) -> None:
-        """Stop a background rebuild and the search thread."""
+        """Stop a background rebuild, wait for a build already running in its thread (so nothing
+        writes keyword/ after close), and stop the search thread."""
         if self._keyword_rebuild is not None and not self._keyword_rebuild.done():
             self._keyword_rebuild.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._keyword_rebuild
+        await asyncio.to_thread(self._build_pool.shutdown, wait=True)
         self._search_pool.shutdown(wait=True)
 
     # --- the dense index ---------------------------------------------------------
@@ -161,7 +169,7 @@ class LiveIndexes:
         """Index passages just stored in scope, with their vectors (a row each)."""
         self._scopes.add(passage_ids, scope)
         self._filter_cache.clear()
-        self._keyword_stale = True
+        self._changes += 1
         if self.vectors is None or self._outgrown(self.vectors):
             self.vectors = await self._rebuild_vectors()
             return
@@ -172,7 +180,7 @@ class LiveIndexes:
         """Forget passages just removed from the store."""
         self._scopes.remove(passage_ids)
         self._filter_cache.clear()
-        self._keyword_stale = True
+        self._changes += 1
         if self.vectors is not None:
             await self.search(self.vectors.remove, passage_ids)
             await self._save_vectors(self.vectors)
@@ -201,15 +209,10 @@ class LiveIndexes:
         one is built in the background, so no question waits. Passages added meanwhile
         are scored by their words with the old index's statistics (`KeywordScores.of`).
         """
-        if self._keyword is None:
-            self._keyword = await self._load_or_build_keyword()
-            self._keyword_stale = False
-        elif self._keyword_stale:
-            if len(self._scopes) <= KEYWORD_REBUILD_WAITS_UP_TO:
-                self._keyword_stale = False
-                self._keyword = await self._load_or_build_keyword()
-            elif self._keyword_rebuild is None or self._keyword_rebuild.done():
-                self._keyword_rebuild = asyncio.create_task(self._rebuild_keyword_in_background())
+        if self._keyword is None or (self._keyword_stale and len(self._scopes) <= KEYWORD_REBUILD_WAITS_UP_TO):
+            await self._refresh_keyword()
+        elif self._keyword_stale and (self._keyword_rebuild is None or self._keyword_rebuild.done()):
+            self._keyword_rebuild = asyncio.create_task(self._rebuild_keyword_in_background())
         return self._keyword
 
     async def keyword_scores(
@@ -229,10 +232,24 @@ class LiveIndexes:
         await self._keyword_rebuild
         return True
 
+    @property
+    def _keyword_stale(self) -> bool:
+        return self._keyword_changes != self._changes
+
+    async def _refresh_keyword(self, in_own_thread: bool = False) -> None:
+        changes = self._changes  # a change during the build leaves it stale
+        self._keyword = await self._load_or_build_keyword(in_own_thread)
+        self._keyword_changes = changes
+
     async def _rebuild_keyword_in_background(self) -> None:
-        while self._keyword_stale:  # passages may change again while it builds
-            self._keyword_stale = False
-            self._keyword = await self._load_or_build_keyword(in_own_thread=True)
+        """Rebuild until the index is current: passages may change again while it builds, and a
+        failed build is reported and tried again (questions go on with the old index meanwhile)."""
+        while self._keyword_stale:
+            try:
+                await self._refresh_keyword(in_own_thread=True)
+            except Exception as error:
+                log.error("keyword index rebuild failed (%r); trying again in %s s", error, KEYWORD_RETRY_SECONDS)
+                await asyncio.sleep(KEYWORD_RETRY_SECONDS)
 
     async def _load_or_build_keyword(self, in_own_thread: bool = False) -> KeywordIndex:
         ids = self._scopes.ids
@@ -244,7 +261,9 @@ class LiveIndexes:
             return loaded
         rows = await self._store.passages()
         if in_own_thread:
-            return await asyncio.to_thread(self._build_keyword, folder, rows, generation)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._build_pool, self._build_keyword, folder, rows, generation
+            )
         return await self.search(self._build_keyword, folder, rows, generation)
 
     @staticmethod
