@@ -107,9 +107,11 @@ class Engine:
         """Ingest files and folders (walked) into a scope; re-ingesting adds nothing twice."""
         return await self._ingest.ingest_paths(paths, scope, on_file)
 
-    async def ingest_folder_if_changed(self, folder: Path, scope: str = GLOBAL_SCOPE) -> IngestReport | None:
+    async def ingest_folder_if_changed(
+        self, folder: Path, scope: str = GLOBAL_SCOPE, on_file: Callable[[FileReport], None] | None = None
+    ) -> IngestReport | None:
         """Ingest a folder when its files changed since it was last ingested; None if nothing changed."""
-        return await self._ingest.ingest_folder_if_changed(folder, scope)
+        return await self._ingest.ingest_folder_if_changed(folder, scope, on_file)
 
     async def ingest_document(self, data: bytes, name: str, scope: str, *, strict: bool = True) -> FileReport:
         """Ingest one uploaded file's bytes (strict: refuse the whole file if any part of it is bad)."""

@@ -121,7 +121,9 @@ class Ingest:
                 on_file(file_report)
         return report
 
-    async def ingest_folder_if_changed(self, folder: Path, scope: str = GLOBAL_SCOPE) -> IngestReport | None:
+    async def ingest_folder_if_changed(
+        self, folder: Path, scope: str = GLOBAL_SCOPE, on_file: Callable[[FileReport], None] | None = None
+    ) -> IngestReport | None:
         """Ingest a folder when its files changed since it was last ingested.
 
         Cheap when nothing changed (it only lists the files), so it suits a periodic
@@ -136,7 +138,7 @@ class Ingest:
         key = f"folder_signature:{folder.resolve()}"
         if await self._store.get_meta(key) == signature:
             return None
-        report = await self.ingest_paths(files, scope)
+        report = await self.ingest_paths(files, scope, on_file)
         await self._store.set_meta(key, signature)
         return report
 

@@ -17,6 +17,7 @@ from discord.ext import commands
 from index import Engine, Settings
 
 from .config import DiscordConfig
+from .reading import StartupReading
 from .replies import NO_MENTIONS, report
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ class NewsdeskBot(commands.AutoShardedBot):
         self.engine_settings = settings
         self.config = DiscordConfig.from_settings(settings)
         self.serve = serve
+        # corpus/ is read in the background at start-up (the Corpus cog) while the gateway
+        # connects; until then, answers say they may be incomplete.
+        self.reading = StartupReading()
 
     async def setup_hook(self) -> None:
         self.engine = await Engine.open(settings=self.engine_settings)

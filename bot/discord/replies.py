@@ -15,11 +15,29 @@ from discord import app_commands
 
 from index import NewsdeskError
 
+from .reading import Progress
+
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
 SORRY = "Something went wrong on my side; it has been logged. Please try again later."
+
+
+def _so_far(progress: Progress) -> str:
+    if progress.files is None:
+        return ""
+    return f" ({progress.read} of {progress.files} file{'' if progress.files == 1 else 's'})"
+
+
+def still_reading(progress: Progress) -> str:
+    """Instead of "nothing answers that" while corpus/ is still being read at start-up."""
+    return f"I'm still reading my articles{_so_far(progress)}; ask again in a moment."
+
+
+def read_so_far(progress: Progress) -> str:
+    """Above an answer found while corpus/ is still being read at start-up."""
+    return f"From the articles I have read so far{_so_far(progress)}; ask again in a moment for all of them."
 
 
 class MemberError(app_commands.AppCommandError):

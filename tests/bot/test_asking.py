@@ -228,7 +228,7 @@ async def test_ask_with_the_real_bundled_model(fake_discord, guild, tmp_path):
     discord_table = {**real.extra["discord"], "corpus_scan_seconds": 0}
     real = replace(real, corpus=replace(real.corpus, dir=PROJECT_ROOT / "corpus"), extra={"discord": discord_table})
     async with serve(make_bot(real)) as bot:
-        await bot.get_cog("Corpus").scan()  # what the periodic scan does first
+        await bot.reading.wait()  # corpus/ is read at start-up
         sent = await fake_discord.send_interaction("ask", {"question": "When does the Start-1 pact expire?"})
         answer = body(await reply(fake_discord, sent))
     first = answer["embeds"][0]

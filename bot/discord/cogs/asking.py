@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from ..articles import scopes_for
 from ..client import NewsdeskBot
-from ..replies import NO_MENTIONS, explain, send
+from ..replies import NO_MENTIONS, explain, read_so_far, send, still_reading
 from ..views import AnswerView
 
 log = logging.getLogger(__name__)
@@ -40,19 +40,32 @@ class Asking(commands.Cog):
         self._take_turn(interaction.user)
         return True
 
-    async def _answer_view(self, question: str, guild_id: int | None) -> AnswerView:
+    async def _answer(self, question: str, guild_id: int | None) -> tuple[str | None, AnswerView | None]:
+        """The note and the answer's view; while corpus/ is still being read at start-up, the note says so.
+
+        Then an answer found is shown under a note that it comes from the articles read so
+        far, and no answer is "still reading", never "nothing answers that".
+        """
+        progress = self.bot.reading.progress()  # before asking: what the search could see
         scopes = scopes_for(guild_id)
         config = self.bot.config
         answer = await self.bot.engine.ask(question, scopes, config.answer_quotes)
-        return AnswerView(self.bot.engine, answer, scopes, config.quotes_per_message)
+        if progress is not None and answer.abstained:
+            return still_reading(progress), None
+        view = AnswerView(self.bot.engine, answer, scopes, config.quotes_per_message)
+        return (read_so_far(progress) if progress is not None else None), view
 
     @app_commands.command(description="Ask a question; I answer with quotes from news articles.")
     @app_commands.describe(question="What you want to know", private="Show the answer only to you")
     async def ask(self, interaction: discord.Interaction, question: str, private: bool = False) -> None:
         question = self.bot.engine.check_question(question)  # refused before deferring, so privately
         await interaction.response.defer(ephemeral=private, thinking=True)
-        view = await self._answer_view(question, interaction.guild_id)
-        view.message = await send(interaction, embeds=view.embeds, view=view, ephemeral=private)
+        note, view = await self._answer(question, interaction.guild_id)
+        if view is None:
+            await send(interaction, content=note, ephemeral=private)
+            return
+        noted = {"content": note} if note else {}
+        view.message = await send(interaction, **noted, embeds=view.embeds, view=view, ephemeral=private)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -66,9 +79,12 @@ class Asking(commands.Cog):
             self._take_turn(message.author)
             question = self.bot.engine.check_question(_without_mentions_of(me, message.content))
             async with message.channel.typing():
-                view = await self._answer_view(question, message.guild.id if message.guild else None)
+                note, view = await self._answer(question, message.guild.id if message.guild else None)
+            if view is None:
+                await message.reply(note, mention_author=False, allowed_mentions=NO_MENTIONS)
+                return
             view.message = await message.reply(
-                embeds=view.embeds, view=view, mention_author=False, allowed_mentions=NO_MENTIONS
+                note, embeds=view.embeds, view=view, mention_author=False, allowed_mentions=NO_MENTIONS
             )
         except discord.Forbidden:
             log.info("may not reply in channel %s", message.channel.id)

@@ -7,7 +7,9 @@ admins can change it), so the same rule is checked again on every call.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import discord
 from discord import app_commands
@@ -16,6 +18,10 @@ from discord.utils import escape_markdown
 
 from ..articles import article_choices, find_article, own_scope, scopes_for
 from ..client import NewsdeskBot
+from ..reading import StartupReading
+from index import FileReport
+from index.reading import iter_corpus_files
+
 from ..embeds import article_line, listing_pages, refused_line, stats_embed, upload_embed, upload_line
 from ..replies import NO_MENTIONS, MemberError, send
 from ..views import Paginator
@@ -28,13 +34,20 @@ log = logging.getLogger(__name__)
 class Corpus(commands.GroupCog, group_name="corpus", group_description="This server's articles (admins)"):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
+        self._first_read: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
-        if self.bot.config.corpus_scan_seconds > 0:
-            self.scan.change_interval(seconds=self.bot.config.corpus_scan_seconds)
-            self.scan.start()
+        if not self.bot.serve:  # `newsdesk sync`: no questions, no reading
+            self.bot.reading.finish()
+            return
+        # In the background, so that the gateway connects at once; questions meanwhile hear
+        # how far it has got (bot.reading).
+        self._first_read = asyncio.create_task(self._read_at_start_up(), name="newsdesk: reading corpus/")
 
     async def cog_unload(self) -> None:
+        if self._first_read is not None:
+            self._first_read.cancel()
+            await asyncio.gather(self._first_read, return_exceptions=True)
         self.scan.cancel()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -119,14 +132,45 @@ class Corpus(commands.GroupCog, group_name="corpus", group_description="This ser
 
     # --- corpus/ on the host -----------------------------------------------------------
 
+    async def _read_at_start_up(self) -> None:
+        """Read corpus/ (listing its files first, counting them as they are read), say so, then rescan it."""
+        started = time.perf_counter()
+        reading = self.bot.reading
+        try:
+            await self._scan_once(reading)
+            stats = await self.bot.engine.stats()
+            seconds = time.perf_counter() - started
+            log.info("ready: %d article(s), %d passage(s) (corpus/ read in %.1f s)", stats.articles, stats.passages, seconds)
+        finally:
+            reading.finish()  # also when reading failed (logged): what is stored is all there is
+        if self.bot.config.corpus_scan_seconds > 0:
+            self.scan.change_interval(seconds=self.bot.config.corpus_scan_seconds)
+            self.scan.start()
+
     @tasks.loop(seconds=60)
     async def scan(self) -> None:
         """Ingest files added to or changed in corpus/ (a cheap listing when nothing changed)."""
+        await self._scan_once()
+
+    async def _scan_once(self, reading: StartupReading | None = None) -> None:
+        """One scan of corpus/; at start-up, `reading` learns how many files there are and counts them as read."""
         folder = self.bot.engine.settings.corpus.dir
         if not folder.is_dir():
             return
         try:
-            report = await self.bot.engine.ingest_folder_if_changed(folder)
+            on_file = None
+            if reading is not None:
+                files = await asyncio.to_thread(lambda: len(list(iter_corpus_files([folder]))))
+                reading.listed(files)
+                log.info("start-up: %d file(s) in %s", files, folder)
+                if reading.hold is not None:  # a test asking while the bot is still reading
+                    await reading.hold.wait()
+
+                def on_file(file_report: FileReport) -> None:
+                    read = reading.file_read()
+                    log.debug("read %s (%d of %d)", file_report.origin, read.read, read.files)
+
+            report = await self.bot.engine.ingest_folder_if_changed(folder, on_file=on_file)
         except Exception:  # keep scanning: the next pass may succeed
             log.exception("scanning %s failed", folder)
             return
