@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 from index import GLOBAL_SCOPE, Answer, Engine, NewsdeskError, load_settings
+from index.writer_lock import WriterLockedError
 
 log = logging.getLogger("newsdesk")
 
@@ -62,6 +63,14 @@ def _build_parser() -> argparse.ArgumentParser:
 async def _open(args: argparse.Namespace, **kwargs) -> Engine:
     settings = load_settings(args.config)
     return await Engine.open(args.data_dir, settings, **kwargs)
+
+
+async def _open_to_read(args: argparse.Namespace) -> Engine:
+    """The engine as the writer, so that a first run can read corpus/; read-only beside a running writer."""
+    try:
+        return await _open(args)
+    except WriterLockedError:
+        return await _open(args, read_only=True)
 
 
 async def _ingest_bundled_corpus(engine: Engine) -> None:
@@ -124,10 +133,11 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
     if not args.questions and not args.question:
         print("newsdesk ask: give a question, or --questions FILE", file=sys.stderr)
         return 2
-    engine = await _open(args)
+    engine = await _open_to_read(args)
     try:
         question = None if args.questions else engine.check_question(" ".join(args.question))
-        await _ingest_bundled_corpus(engine)
+        if not engine.read_only:  # else the writer reads corpus/
+            await _ingest_bundled_corpus(engine)
         await engine.warm_up()
         if question is None:
             for _, question, error in _questions_from(args.questions):
@@ -177,7 +187,7 @@ async def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 async def _cmd_articles(args: argparse.Namespace) -> int:
-    engine = await _open(args)
+    engine = await _open(args, read_only=True)
     try:
         rows = await engine.articles()
         if args.json:

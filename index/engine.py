@@ -31,17 +31,22 @@ from .selection import Candidate
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE, PassageRow, Store, open_store
 from .types import Answer, Article, ArticleText, IndexStats, Stats
+from .writer_lock import WriterLock
 
 
 class Engine:
     """Ingest, store, retrieve and quote. Create with `await Engine.open(...)`."""
 
-    def __init__(self, settings: Settings, store: Store, encoders: Encoders):
+    def __init__(self, settings: Settings, store: Store, encoders: Encoders, writer_lock: WriterLock | None):
         self.settings = settings
         self.model_identity = encoders.model_identity
+        self.read_only = writer_lock is None
+        self._writer_lock = writer_lock
         self._store = store
         self._encoders = encoders
-        self._indexes = LiveIndexes(store, settings.storage.data_dir, settings.vectors, encoders.model_identity)
+        self._indexes = LiveIndexes(
+            store, settings.storage.data_dir, settings.vectors, encoders.model_identity, self.read_only
+        )
         self._ingest = Ingest(settings, store, encoders, self._indexes)
         relevance = RelevanceModel(**asdict(settings.relevance))
         self._retrieval = Retrieval(settings.retrieval, relevance, store, self._indexes, encoders)
@@ -55,6 +60,7 @@ class Engine:
         settings: Settings | None = None,
         *,
         allow_model_change: bool = False,
+        read_only: bool = False,
     ) -> "Engine":
         """Open the store in data_dir, checking and repairing the vector index.
 
@@ -62,18 +68,31 @@ class Engine:
             data_dir: the store's folder (created if missing); default from settings.
             settings: defaults to `load_settings()`.
             allow_model_change: open a store embedded with another model (to re-embed it).
+            read_only: only read, beside a process that writes: no writer lock, nothing
+                written (an index that lags the database is rebuilt in memory only).
 
         Returns:
             The open engine.
 
         Raises:
             ModelMismatchError: the store was embedded with another model.
+            WriterLockedError: not read_only, and another process writes to data_dir.
         """
         settings = settings or load_settings()
         if data_dir is not None:
             settings = settings.with_data_dir(data_dir)
         settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = cls(settings, await open_store(settings.storage), Encoders.from_settings(settings.model))
+        writer_lock = None
+        if not read_only:
+            writer_lock = WriterLock(settings.storage.data_dir)
+            writer_lock.acquire()
+        try:
+            store = await open_store(settings.storage)
+        except BaseException:
+            if writer_lock:
+                writer_lock.release()
+            raise
+        engine = cls(settings, store, Encoders.from_settings(settings.model), writer_lock)
         try:
             await engine._ingest.check_model(allow_model_change)
             await engine._indexes.load()
@@ -87,6 +106,8 @@ class Engine:
         await self._indexes.close()
         await self._store.close()
         self._encoders.close()
+        if self._writer_lock:
+            self._writer_lock.release()
 
     async def __aenter__(self) -> "Engine":
         return self

@@ -42,8 +42,10 @@ T = TypeVar("T")
 class LiveIndexes:
     """The dense and keyword indexes and the passages' scopes, kept in step with the store."""
 
-    def __init__(self, store: Store, data_dir: Path, settings: VectorSettings, model_identity: str):
+    def __init__(self, store: Store, data_dir: Path, settings: VectorSettings, model_identity: str, read_only: bool):
         self._store = store
+        # Beside another process that writes: indexes are built in memory, nothing is saved.
+        self._read_only = read_only
         self._data_dir = data_dir
         self._settings = settings
         self._model_identity = model_identity
@@ -125,7 +127,7 @@ class LiveIndexes:
         """
         n = len(self._scopes)
         if not n:
-            if self.index_path.exists():
+            if self.index_path.exists() and not self._read_only:
                 self.index_path.unlink()
             return None
         model = self._model_identity
@@ -133,7 +135,8 @@ class LiveIndexes:
         async for ids, matrix in self._store.passage_vectors(model):
             if index is None:
                 index = vector_factory.create(matrix.shape[1], self._settings, n)
-                if await self._store.get_meta("embedding_dim") != str(matrix.shape[1]):  # new, or re-embedded
+                new_dim = await self._store.get_meta("embedding_dim") != str(matrix.shape[1])  # new, or re-embedded
+                if new_dim and not self._read_only:
                     await self._store.set_meta("embedding_dim", str(matrix.shape[1]))
                 if index.training_size:
                     sample_ids = np.random.default_rng(0).choice(self._scopes.ids, min(n, index.training_size), replace=False)
@@ -149,6 +152,8 @@ class LiveIndexes:
 
         Written in a thread of its own: searches only read the index, so they go on meanwhile
         (a million passages take seconds to write); writers hold the write lock."""
+        if self._read_only:
+            return
         generation = await self._store.write_generation()
         await asyncio.to_thread(vectors.save, self.index_path)
         (self._data_dir / GENERATION_NAME).write_text(str(generation))
@@ -266,9 +271,9 @@ class LiveIndexes:
             )
         return await self.search(self._build_keyword, folder, rows, generation)
 
-    @staticmethod
-    def _build_keyword(folder: Path, rows: list[PassageRow], generation: int) -> KeywordIndex:
+    def _build_keyword(self, folder: Path, rows: list[PassageRow], generation: int) -> KeywordIndex:
         index = KeywordIndex.build([r.id for r in rows], [r.text for r in rows])
-        if len(index):  # bm25s cannot save an empty index, and an empty one costs nothing to build
+        # bm25s cannot save an empty index, and an empty one costs nothing to build
+        if len(index) and not self._read_only:
             index.save(folder, generation)
         return index

@@ -97,3 +97,47 @@ def test_bad_question_is_a_one_line_error(cli):
     code, out, err = cli("ask", "   ")
     assert code == 2 and out == ""
     assert err.strip() == "newsdesk: Ask a question: the text is empty."
+
+
+@pytest.fixture
+def running_writer(tmp_path: Path):
+    """Another process writing the cli's data folder: it stored ARTICLE and holds the store."""
+    import subprocess
+    import sys
+
+    from tests.helpers import PROJECT_ROOT
+
+    feed = write_jsonl(tmp_path / "writer.jsonl", [ARTICLE])
+    script = PROJECT_ROOT / "tests" / "index" / "scripts" / "hold_writer_lock.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(PROJECT_ROOT), str(tmp_path / "data"), str(feed)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "READY"
+        yield proc
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+
+
+def test_a_second_writer_is_refused_naming_the_holder(cli, running_writer, tmp_path: Path):
+    feed = write_jsonl(tmp_path / "more.jsonl", [{"title": "Ferry", "text": "The ferry runs again."}])
+    code, out, err = cli("ingest", str(feed))
+    assert code != 0
+    (line,) = err.strip().splitlines()
+    assert "being written by another newsdesk process" in line
+    assert f"pid {running_writer.pid}" in line and "hold_writer_lock.py" in line and "since" in line
+    code, _, err = cli("remove", "1")
+    assert code != 0 and f"pid {running_writer.pid}" in err
+
+
+def test_ask_and_articles_work_beside_a_running_writer(cli, running_writer, tmp_path: Path):
+    code, out, err = cli("ask", "how long is the tram journey to the airport terminal?")
+    assert code == 0, err
+    assert "**The new stretch adds four stops" in out
+    assert "Ingested" not in err  # corpus/ is the writer's to read
+    code, out, _ = cli("articles")
+    assert code == 0 and "Tram line extended to the airport" in out
+    data = tmp_path / "data"
+    assert not (data / "keyword").exists()  # the read-only ask built its keyword index in memory

@@ -180,6 +180,7 @@ async def test_hostile_file_name_with_good_content_writes_no_file(upload_engine:
     assert_no_file_named(name, upload_engine, tmp_path)
     assert sorted(p.name for p in data_dir.iterdir()) == sorted(
         ["newsdesk.db", "newsdesk.db-wal", "newsdesk.db-shm", "vectors.faiss", "vectors.faiss.generation"]
+        + ["writer.lock", "writer.json"]  # the engine holds the data folder
     )
     if report.articles_added:
         (article,) = [a for a in await upload_engine.articles(scopes=["123"])]
