@@ -139,8 +139,9 @@ class Corpus(commands.GroupCog, group_name="corpus", group_description="This ser
         try:
             await self._scan_once(reading)
             stats = await self.bot.engine.stats()
-            seconds = time.perf_counter() - started
-            log.info("ready: %d article(s), %d passage(s) (corpus/ read in %.1f s)", stats.articles, stats.passages, seconds)
+            took = time.perf_counter() - started
+            counts = stats.articles, stats.passages
+            log.info("ready: %d article(s), %d passage(s) (corpus/ read in %.1f s)", *counts, took)
         finally:
             reading.finish()  # also when reading failed (logged): what is stored is all there is
         if self.bot.config.corpus_scan_seconds > 0:
