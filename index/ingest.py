@@ -37,6 +37,7 @@ class FileReport:
     passages_added: int = 0
     duplicates: int = 0
     problems: list[ReadProblem] = field(default_factory=list)
+    article_ids: list[int] = field(default_factory=list)  # of the articles added
 
     @property
     def refused(self) -> bool:
@@ -127,18 +128,33 @@ class Ingest:
         """Ingest a folder when its files changed since it was last ingested.
 
         Cheap when nothing changed (it only lists the files), so it suits a periodic
-        scan of corpus/ and the first `ask` on a fresh clone.
+        scan of corpus/ and the first `ask` on a fresh clone. A changed file replaces the
+        articles its old version added, and a deleted file's articles go: each file's
+        articles are recorded with its size and time.
 
         Returns:
             The report, or None if nothing changed.
         """
         files = list(iter_corpus_files([folder]))
-        listing = sorted((str(f.relative_to(folder)), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
-        signature = hashlib.sha256(json.dumps([scope, listing]).encode()).hexdigest()
+        stats = {str(f.relative_to(folder)): [f.stat().st_size, f.stat().st_mtime_ns] for f in files}
+        signature = hashlib.sha256(json.dumps([scope, sorted(stats.items())]).encode()).hexdigest()
         key = f"folder_signature:{folder.resolve()}"
         if await self._store.get_meta(key) == signature:
             return None
-        report = await self.ingest_paths(files, scope, on_file)
+        files_key = f"folder_files:{scope}:{folder.resolve()}"
+        previous = json.loads(await self._store.get_meta(files_key) or "{}")
+        for name, entry in previous.items():
+            if stats.get(name) != entry["stat"]:
+                for article_id in entry["articles"]:
+                    await self.remove(article_id, [scope])
+        report, record = IngestReport(), {}
+        for path in files:
+            name = str(path.relative_to(folder))
+            (file_report,) = (await self.ingest_paths([path], scope, on_file)).files
+            report.files.append(file_report)
+            kept = previous[name]["articles"] if previous.get(name, {}).get("stat") == stats[name] else []
+            record[name] = {"stat": stats[name], "articles": kept + file_report.article_ids}
+        await self._store.set_meta(files_key, json.dumps(record))
         await self._store.set_meta(key, signature)
         return report
 
@@ -189,7 +205,8 @@ class Ingest:
                 if result is None:  # another writer stored the same text meanwhile
                     report.duplicates += 1
                     continue
-                _, passage_ids = result
+                article_id, passage_ids = result
+                report.article_ids.append(article_id)
                 report.articles_added += 1
                 report.passages_added += len(passage_ids)
                 added_ids.extend(passage_ids)

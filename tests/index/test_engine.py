@@ -280,3 +280,20 @@ async def test_a_large_keyword_index_is_rebuilt_in_the_background_while_question
     assert await engine.wait_for_rebuilds()
     ferry_ids = {p.id for p in await engine.passages(range(1, 10)) if "night crossing" in p.text}
     assert set(await engine.rank_keyword("tickets night crossing", 1)) == ferry_ids
+
+
+async def test_corpus_rescan_replaces_a_changed_file_and_forgets_a_deleted_one(engine: Engine, tmp_path: Path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    write_jsonl(folder / "feed.jsonl", [BRIDGE])
+    (folder / "ferry.txt").write_text("Ferry timetable changes\n\nThe winter ferry timetable starts next week.\n")
+    assert (await engine.ingest_folder_if_changed(folder)).articles_added == 2
+    write_jsonl(folder / "feed.jsonl", [ORCHARD])  # corrected: the file now holds another article
+    assert (await engine.ingest_folder_if_changed(folder)).articles_added == 1
+    assert sorted(a.title for a in await engine.articles()) == ["Ferry timetable changes", "Orchard harvest record"]
+    (folder / "ferry.txt").unlink()
+    await engine.ingest_folder_if_changed(folder)
+    assert [a.title for a in await engine.articles()] == ["Orchard harvest record"]
+    assert db_rows(engine.settings.storage.data_dir, "SELECT COUNT(*) FROM passages") == [(2,)]
+    answer = await engine.ask("when does the winter ferry timetable start?")
+    assert all("ferry" not in q.quote for q in answer.answers)
