@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
@@ -59,8 +60,12 @@ class LiveIndexes:
         self._keyword_rebuild: asyncio.Task | None = None
         self._build_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-keyword-build")
         self._scopes = PassageScopes()
-        # Per set of scopes: the passages allowed (None: all), and a keyword index's 0/1 mask for them.
-        self._filter_cache: dict[frozenset[str], tuple[KeywordIndex, ScopeFilter | None, np.ndarray | None]] = {}
+        # Per set of scopes: the passages allowed (None: all), and a keyword index's 0/1 mask for them;
+        # the least recently used go first past scope_cache_mb (a thousand servers would not fit).
+        self._filter_cache: OrderedDict[frozenset[str], tuple[KeywordIndex, ScopeFilter | None, np.ndarray | None]] = (
+            OrderedDict()
+        )
+        self._filter_cache_bytes = 0
         # One thread searches (set up as the dense index's backend wants); index builds run in threads of their own.
         self._search_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-search", initializer=prepare_search_thread)
 
@@ -91,7 +96,7 @@ class LiveIndexes:
         the store's size calls for) has changed.
         """
         self._scopes = PassageScopes.from_groups(await self._store.passage_scopes())
-        self._filter_cache.clear()
+        self._clear_filters()
         dim_text = await self._store.get_meta("embedding_dim")
         vectors = None
         if dim_text and self.index_path.exists() and self._saved_generation() == await self._store.write_generation():
@@ -173,7 +178,7 @@ class LiveIndexes:
     async def add(self, passage_ids: list[int], matrix: np.ndarray, scope: str) -> None:
         """Index passages just stored in scope, with their vectors (a row each)."""
         self._scopes.add(passage_ids, scope)
-        self._filter_cache.clear()
+        self._clear_filters()
         self._changes += 1
         if self.vectors is None or self._outgrown(self.vectors):
             self.vectors = await self._rebuild_vectors()
@@ -184,7 +189,7 @@ class LiveIndexes:
     async def remove(self, passage_ids: list[int]) -> None:
         """Forget passages just removed from the store."""
         self._scopes.remove(passage_ids)
-        self._filter_cache.clear()
+        self._clear_filters()
         self._changes += 1
         if self.vectors is not None:
             await self.search(self.vectors.remove, passage_ids)
@@ -201,8 +206,21 @@ class LiveIndexes:
         if cached is None or cached[0] is not keyword:  # the mask belongs to one keyword index
             within = self._scopes.filter(key)
             cached = (keyword, within, keyword.mask_for(within.allowed) if within is not None else None)
-            self._filter_cache[key] = cached
+            self._cache_filter(key, cached)
+        self._filter_cache.move_to_end(key)
         return cached[1], cached[2]
+
+    def _cache_filter(self, key: frozenset[str], entry: tuple) -> None:
+        if key in self._filter_cache:
+            self._filter_cache_bytes -= _filter_bytes(self._filter_cache.pop(key))
+        self._filter_cache[key] = entry
+        self._filter_cache_bytes += _filter_bytes(entry)
+        while self._filter_cache_bytes > self._settings.scope_cache_mb * 2**20 and len(self._filter_cache) > 1:
+            self._filter_cache_bytes -= _filter_bytes(self._filter_cache.popitem(last=False)[1])
+
+    def _clear_filters(self) -> None:
+        self._filter_cache.clear()
+        self._filter_cache_bytes = 0
 
     # --- the keyword index -------------------------------------------------------
 
@@ -277,3 +295,10 @@ class LiveIndexes:
         if len(index) and not self._read_only:
             index.save(folder, generation)
         return index
+
+
+def _filter_bytes(entry: tuple[KeywordIndex, ScopeFilter | None, np.ndarray | None]) -> int:
+    _, within, mask = entry
+    return (within.allowed.nbytes + within.excluded.nbytes if within is not None else 0) + (
+        mask.nbytes if mask is not None else 0
+    )

@@ -68,6 +68,7 @@ class VectorSettings:
     kind: str = "auto"
     ivf_from: int = 50_000
     nprobe: int = 32
+    scope_cache_mb: int = 256
 
 
 @dataclass(frozen=True)

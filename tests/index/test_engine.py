@@ -297,3 +297,23 @@ async def test_corpus_rescan_replaces_a_changed_file_and_forgets_a_deleted_one(e
     assert db_rows(engine.settings.storage.data_dir, "SELECT COUNT(*) FROM passages") == [(2,)]
     answer = await engine.ask("when does the winter ferry timetable start?")
     assert all("ferry" not in q.quote for q in answer.answers)
+
+
+async def test_scope_filters_are_kept_for_the_sets_asked_about_most_recently(tmp_path: Path, monkeypatch):
+    from index.scopes import PassageScopes
+
+    settings = hashing_settings(tmp_path / "data")
+    settings = replace(settings, vectors=replace(settings.vectors, scope_cache_mb=0))  # room for one set only
+    computed = []
+    original_filter = PassageScopes.filter
+    monkeypatch.setattr(PassageScopes, "filter", lambda self, scopes: computed.append(scopes) or original_filter(self, scopes))
+    async with await Engine.open(settings=settings) as engine:
+        await engine.ingest_paths([write_jsonl(tmp_path / "global.jsonl", ARTICLES[:1])])
+        await engine.ingest_document(write_jsonl(tmp_path / "g.jsonl", ARTICLES[1:]).read_bytes(), "g.jsonl", "111")
+        question = "record apple harvest in the valley"
+        for scopes in (["global", "111"], ["global", "111"], ["global", "222"], ["global", "111"]):
+            answer = await engine.ask(question, scopes=scopes)
+            seen = {q.article.title for q in answer.answers}
+            assert ("Orchard harvest record" in seen) == ("111" in scopes)
+        # the second question reuses the first's filter; the last was evicted by the third's
+        assert computed == [frozenset({"global", "111"}), frozenset({"global", "222"}), frozenset({"global", "111"})]
