@@ -58,6 +58,10 @@ class LiveIndexes:
         self._keyword_changes = 0
         # A large keyword index is rebuilt in the background, in a thread that close() waits for.
         self._keyword_rebuild: asyncio.Task | None = None
+        # An outgrown dense index is rebuilt in the background (k-means takes minutes at a million
+        # passages); passages added or removed meanwhile are replayed on the new one before it swaps in.
+        self._vector_rebuild: asyncio.Task | None = None
+        self._replay: list[tuple[str, list[int], np.ndarray | None]] = []
         self._build_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-keyword-build")
         self._scopes = PassageScopes()
         # Per set of scopes: the passages allowed (None: all), and a keyword index's 0/1 mask for them;
@@ -76,10 +80,11 @@ class LiveIndexes:
     async def close(self) -> None:
         """Stop a background rebuild, wait for a build already running in its thread (so nothing
         writes keyword/ after close), and stop the search thread."""
-        if self._keyword_rebuild is not None and not self._keyword_rebuild.done():
-            self._keyword_rebuild.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keyword_rebuild
+        for task in (self._keyword_rebuild, self._vector_rebuild):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await asyncio.to_thread(self._build_pool.shutdown, wait=True)
         self._search_pool.shutdown(wait=True)
 
@@ -111,6 +116,7 @@ class LiveIndexes:
 
     async def rebuild(self) -> None:
         """Rebuild every index from the store: after a re-embed, whose vectors may differ in size."""
+        await self.wait_for_rebuilds()  # a background build would swap in the old vectors
         if self.index_path.exists():  # rebuilt from the new vectors, which records their size
             self.index_path.unlink()
         await self.load()
@@ -124,16 +130,44 @@ class LiveIndexes:
     def _outgrown(self, vectors: VectorIndex | None) -> bool:
         return vectors is not None and vector_factory.outgrown(vectors, self._settings, len(self._scopes))
 
+    async def _rebuild_vectors_in_background(self) -> None:
+        """Build the wanted kind of index while the old one answers, replay the changes made
+        meanwhile, and swap it in; a failure is reported, and the old index goes on serving."""
+        try:
+            index = await self._build_vectors()
+            while self._replay:  # writers go on while it replays, so take one change at a time
+                change, passage_ids, matrix = self._replay.pop(0)
+                if change == "add":  # unless the build already read them from the store
+                    keep = ~np.isin(passage_ids, index.ids())
+                    await asyncio.to_thread(index.add, np.asarray(passage_ids)[keep], matrix[keep])
+                else:
+                    await asyncio.to_thread(index.remove, passage_ids)
+            self.vectors = index  # no await since the last replayed change: nothing is missed
+            await self._save_vectors(index)
+        except Exception as error:
+            log.error("dense index rebuild failed (%r); the old index goes on serving", error)
+        finally:
+            self._vector_rebuild = None
+            self._replay.clear()
+
     async def _rebuild_vectors(self) -> VectorIndex | None:
-        """A new index of the wanted kind over every stored passage vector, saved.
+        """A new index of the wanted kind over every stored passage vector, saved."""
+        index = await self._build_vectors()
+        if index is None:
+            if self.index_path.exists() and not self._read_only:
+                self.index_path.unlink()
+        else:
+            await self._save_vectors(index)
+        return index
+
+    async def _build_vectors(self) -> VectorIndex | None:
+        """A new index of the wanted kind over every stored passage vector (None: no passages).
 
         Built in a thread of its own and streamed from the database, so questions keep
         being answered from the old index meanwhile and memory stays near the index's size.
         """
         n = len(self._scopes)
         if not n:
-            if self.index_path.exists() and not self._read_only:
-                self.index_path.unlink()
             return None
         model = self._model_identity
         index: VectorIndex | None = None
@@ -148,7 +182,6 @@ class LiveIndexes:
                     sample = [m async for _, m in self._store.passage_vectors(model, sample_ids)]
                     await asyncio.to_thread(index.train, np.concatenate(sample))
             await asyncio.to_thread(index.add, ids, matrix)
-        await self._save_vectors(index)
         return index
 
     async def _save_vectors(self, vectors: VectorIndex) -> None:
@@ -180,11 +213,15 @@ class LiveIndexes:
         self._scopes.add(passage_ids, scope)
         self._clear_filters()
         self._changes += 1
-        if self.vectors is None or self._outgrown(self.vectors):
+        if self.vectors is None:
             self.vectors = await self._rebuild_vectors()
             return
         await self.search(self.vectors.add, passage_ids, matrix)
         await self._save_vectors(self.vectors)
+        if self._vector_rebuild is not None:
+            self._replay.append(("add", passage_ids, matrix))
+        elif self._outgrown(self.vectors):
+            self._vector_rebuild = asyncio.create_task(self._rebuild_vectors_in_background())
 
     async def remove(self, passage_ids: list[int]) -> None:
         """Forget passages just removed from the store."""
@@ -193,6 +230,8 @@ class LiveIndexes:
         self._changes += 1
         if self.vectors is not None:
             await self.search(self.vectors.remove, passage_ids)
+            if self._vector_rebuild is not None:
+                self._replay.append(("remove", passage_ids, None))
             await self._save_vectors(self.vectors)
 
     # --- scopes ------------------------------------------------------------------
@@ -245,13 +284,16 @@ class LiveIndexes:
         return await self.search(keyword.scores, tokens, mask)
 
     async def wait_for_rebuilds(self) -> bool:
-        """Wait for a background keyword rebuild to finish.
+        """Wait for a background rebuild (keyword, or an outgrown dense index) to finish.
 
         Returns:
-            Whether one has been started since the engine opened.
+            Whether one was running or has been started since the engine opened.
         """
+        vectors = self._vector_rebuild
+        if vectors is not None:
+            await vectors
         if self._keyword_rebuild is None:
-            return False
+            return vectors is not None
         await self._keyword_rebuild
         return True
 

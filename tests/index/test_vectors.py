@@ -44,6 +44,7 @@ async def test_the_index_turns_ivf_when_the_store_outgrows_flat_and_stays_consis
         index = engine.index_stats()
         assert index.kind == "flat" and len(index.ids) == 300
         await engine.ingest_paths([write_jsonl(tmp_path / "more.jsonl", filler_articles(150, seed=6))])
+        assert await engine.wait_for_rebuilds()  # the ivf index is built in the background
         index = engine.index_stats()
         assert index.kind == IVF and len(index.ids) == 750
         assert index.lists > 1
@@ -62,6 +63,35 @@ async def test_the_index_turns_ivf_when_the_store_outgrows_flat_and_stays_consis
         assert len(stored) == 747 and first.id not in {p.article_id for p in stored}
     finally:
         await engine.close()
+
+
+async def test_questions_and_uploads_go_on_while_the_ivf_index_is_trained(tmp_path: Path, monkeypatch):
+    import asyncio
+    import threading
+
+    training, release = threading.Event(), threading.Event()
+    original_train = FaissIndex.train
+
+    def held_train(self, sample):
+        training.set()
+        release.wait(30)
+        original_train(self, sample)
+
+    monkeypatch.setattr(FaissIndex, "train", held_train)
+    async with await Engine.open(settings=ivf_settings(tmp_path / "data", ivf_from=600)) as engine:
+        await engine.ingest_paths([write_jsonl(tmp_path / "small.jsonl", filler_articles(100))])
+        await engine.ingest_paths([write_jsonl(tmp_path / "more.jsonl", filler_articles(150, seed=6))])
+        await asyncio.to_thread(training.wait, 30)  # k-means is running, off the write path
+        await engine.ingest_paths([write_jsonl(tmp_path / "bridge.jsonl", [BRIDGE])])
+        answer = await engine.ask("when did the harbour bridge reopen after repairs?")
+        assert answer.answers[0].article.title == "Harbour bridge reopens"
+        assert engine.index_stats().kind == "flat"
+        release.set()
+        assert await engine.wait_for_rebuilds()
+        index = engine.index_stats()
+        assert index.kind == IVF and len(index.ids) == 752  # the bridge's passages added meanwhile are in it
+        answer = await engine.ask("when did the harbour bridge reopen after repairs?")
+        assert answer.answers[0].article.title == "Harbour bridge reopens"
 
 
 async def test_a_servers_upload_is_answered_from_a_large_ivf_index(tmp_path: Path):
