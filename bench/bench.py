@@ -42,13 +42,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import Engine, load_settings  # noqa: E402
-from index.embedding import Embedder, create_embedder  # noqa: E402
-from index.ingest import content_hash  # noqa: E402
-from index.reading import ReadLimits, iter_corpus_files, read_path  # noqa: E402
-from index.settings import Settings  # noqa: E402
-from index.store import NewArticle, NewPassage, NewSentence  # noqa: E402
-from index.store.sqlite import DB_NAME, SqliteStore  # noqa: E402
+from newsdesk.index import Engine, load_settings  # noqa: E402
+from newsdesk.index.embedding import Embedder, create_embedder  # noqa: E402
+from newsdesk.index.ingest import content_hash  # noqa: E402
+from newsdesk.index.reading import ReadLimits, iter_corpus_files, read_path  # noqa: E402
+from newsdesk.index.settings import Settings  # noqa: E402
+from newsdesk.index.store import NewArticle, NewPassage, NewSentence  # noqa: E402
+from newsdesk.index.store.sqlite import DB_NAME, SqliteStore  # noqa: E402
 
 SHARED_EVAL = ROOT.parent / "shared" / "eval" / "squad-v1.1-dev"
 QUESTIONS = [
@@ -269,8 +269,8 @@ async def bench_recall(eval_store: Path | None, questions: int) -> dict | None:
     """
     if not SHARED_EVAL.is_dir():
         return None
-    from index.evaluation import load_questions
-    from index.vectors import IVF, FaissIndex
+    from newsdesk.index.evaluation import load_questions
+    from newsdesk.index.vectors import IVF, FaissIndex
 
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = eval_store or Path(scratch)
@@ -311,7 +311,7 @@ async def bench_recall(eval_store: Path | None, questions: int) -> dict | None:
 
 
 def bench_cold_start(runs: int) -> dict:
-    newsdesk = [sys.executable, "-m", "bot.cli"]
+    newsdesk = [sys.executable, "-m", "newsdesk.bot.cli"]
     with tempfile.TemporaryDirectory() as scratch:
         args = ["--data-dir", scratch, "ask", "why does Russia oppose the missile shield?"]
         subprocess.run(newsdesk + args, cwd=ROOT, check=True, capture_output=True)  # builds the store

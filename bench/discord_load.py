@@ -110,8 +110,8 @@ async def _loop_lag(samples: list[float]) -> None:
 
 async def bench_discord(data_dir: Path, interactions: int, rate: float) -> dict:
     """Serve the fake's load with the real bot on data_dir's store; the fake's figures plus loop lag."""
-    from bot.discord import NewsdeskBot, redirect_discord
-    from index import load_settings
+    from newsdesk.bot.discord import NewsdeskBot, redirect_discord
+    from newsdesk.index import load_settings
     from tests.conftest_discord import run_bot
 
     fake = subprocess.Popen(

@@ -30,9 +30,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index import Engine, load_settings  # noqa: E402
-from index.evaluation import ingest_dataset, gold_for, load_questions  # noqa: E402
-from index.scoring import KEYWORD_CAP, Evidence  # noqa: E402
+from newsdesk.index import Engine, load_settings  # noqa: E402
+from newsdesk.index.evaluation import ingest_dataset, gold_for, load_questions  # noqa: E402
+from newsdesk.index.scoring import KEYWORD_CAP, Evidence  # noqa: E402
 
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 

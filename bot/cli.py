@@ -12,8 +12,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from index import GLOBAL_SCOPE, Answer, Engine, NewsdeskError, load_settings
-from index.writer_lock import WriterLockedError
+from newsdesk.index import GLOBAL_SCOPE, Answer, Engine, NewsdeskError, load_settings
+from newsdesk.index.writer_lock import WriterLockedError
 
 log = logging.getLogger("newsdesk")
 
@@ -163,7 +163,7 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
 async def _cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from index.reading import iter_corpus_files
+    from newsdesk.index.reading import iter_corpus_files
 
     engine = await _open(args)
     try:
@@ -229,7 +229,7 @@ async def _cmd_eval(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from index.evaluation import evaluate, format_report
+    from newsdesk.index.evaluation import evaluate, format_report
 
     if not (args.dataset / "questions.jsonl").is_file() or not (args.dataset / "corpus").is_dir():
         print(f"newsdesk eval: {args.dataset} has no questions.jsonl and corpus/ folder", file=sys.stderr)
@@ -267,7 +267,7 @@ async def _with_bot(args: argparse.Namespace, work, **options) -> int:
     import aiohttp
     import discord
 
-    from bot.discord import NewsdeskBot, redirect_discord
+    from newsdesk.bot.discord import NewsdeskBot, redirect_discord
 
     token = _discord_token()
     if token is None:

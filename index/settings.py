@@ -8,14 +8,23 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_data_path
+
+# The folder holding config/ and corpus/: the checkout, or the installed `newsdesk` package,
+# which carries both as package data in the same places.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
+# Run from a checkout, the store sits in it (data/, git-ignored); installed from a wheel, the
+# package folder may be read-only and is replaced on upgrade, so the store goes to the
+# user's data directory (~/.local/share/newsdesk on Linux).
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
+DATA_ROOT = PROJECT_ROOT if IN_CHECKOUT else user_data_path("newsdesk", appauthor=False)
 
 
 @dataclass(frozen=True)
 class StorageSettings:
     backend: str = "sqlite"
-    data_dir: Path = PROJECT_ROOT / "data"
+    data_dir: Path = DATA_ROOT / "data"
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,10 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def read_section(cls, table: dict, section: str):
-    """A settings dataclass from one config table; unknown keys are an error, relative paths are the project's.
+    """A settings dataclass from one config table; unknown keys are an error.
+
+    Relative paths are the project's (config/, corpus/), except [storage] data_dir, which is
+    DATA_ROOT's.
 
     Args:
         cls: the section's dataclass.
@@ -122,7 +134,8 @@ def read_section(cls, table: dict, section: str):
     for name, value in table.items():
         if known[name].type == "Path":
             path = Path(value).expanduser()
-            value = path if path.is_absolute() else PROJECT_ROOT / path
+            root = DATA_ROOT if (section, name) == ("storage", "data_dir") else PROJECT_ROOT
+            value = path if path.is_absolute() else root / path
         values[name] = value
     return cls(**values)
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from bot.discord import NewsdeskBot
-from index import GLOBAL_SCOPE, Engine, Settings, load_settings
-from index.store.sqlite import DB_NAME
+from newsdesk.bot.discord import NewsdeskBot
+from newsdesk.index import GLOBAL_SCOPE, Engine, Settings, load_settings
+from newsdesk.index.store.sqlite import DB_NAME
 from tests.conftest_discord import run_bot
 from tests.fake_discord import FakeDiscord, FakeGuild, RecordedRequest, SentInteraction
 from tests.helpers import BRIDGE, ORCHARD, hashing_settings

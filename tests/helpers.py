@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from index.settings import Settings, load_settings
+from newsdesk.index.settings import Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "squad-v1.1-dev"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from discord import app_commands
 
-from index import GLOBAL_SCOPE, ArticleText, Engine
+from newsdesk.index import GLOBAL_SCOPE, ArticleText, Engine
 
 from .embeds import clip, credit
 

@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import Engine, Settings
+from newsdesk.index import Engine, Settings
 
 from .config import DiscordConfig
 from .reading import StartupReading
@@ -23,10 +23,10 @@ from .replies import NO_MENTIONS, report
 log = logging.getLogger(__name__)
 
 EXTENSIONS = (
-    "bot.discord.cogs.asking",
-    "bot.discord.cogs.lookup",
-    "bot.discord.cogs.corpus",
-    "bot.discord.cogs.help",
+    "newsdesk.bot.discord.cogs.asking",
+    "newsdesk.bot.discord.cogs.lookup",
+    "newsdesk.bot.discord.cogs.corpus",
+    "newsdesk.bot.discord.cogs.help",
 )
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import discord
 import yarl
 
-from index import Settings
-from index.settings import read_section
+from newsdesk.index import Settings
+from newsdesk.index.settings import read_section
 
 from .embeds import EMBEDS_PER_MESSAGE
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import discord
 from discord.utils import escape_markdown
 
-from index import Answer, Article, ArticleText, FileReport, Quote, Stats
+from newsdesk.index import Answer, Article, ArticleText, FileReport, Quote, Stats
 
 # Discord's limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 TITLE_LIMIT = 256

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from index import Answer, Engine
+from newsdesk.index import Answer, Engine
 
 SALT_KEY = "feedback_salt"
 

@@ -13,7 +13,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from index import NewsdeskError
+from newsdesk.index import NewsdeskError
 
 from .reading import Progress
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import discord
 
-from index import Answer, Engine
+from newsdesk.index import Answer, Engine
 
 from .embeds import abstention_embed, article_pages, clip, credit, quote_embeds
 from .feedback import record_feedback

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from index import load_settings
+from newsdesk.index import load_settings
 from tests.conftest_bot import (  # noqa: F401  (guild, newsdesk, nobody_pinged, settings: fixtures)
     ARTICLES,
     BRIDGE,

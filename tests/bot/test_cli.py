@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from newsdesk.bot.cli import main
 
 from tests.helpers import write_jsonl
 

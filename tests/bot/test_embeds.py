@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from discord.utils import escape_markdown
 
-from bot.discord.embeds import (
+from newsdesk.bot.discord.embeds import (
     DESCRIPTION_LIMIT,
     EMBED_CHARS_PER_MESSAGE,
     PAGE_CHARS,
@@ -17,8 +17,8 @@ from bot.discord.embeds import (
     paginate,
     quote_embeds,
 )
-from index import Article, ArticleText, Quote
-from index.reading import ReadLimits, read_path
+from newsdesk.index import Article, ArticleText, Quote
+from newsdesk.index.reading import ReadLimits, read_path
 from tests.conftest_bot import unquote
 from tests.helpers import PROJECT_ROOT
 

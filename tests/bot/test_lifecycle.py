@@ -8,7 +8,7 @@ import logging
 import discord
 import pytest
 
-from bot.cli import main
+from newsdesk.bot.cli import main
 from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
     ARTICLES,
     EPHEMERAL,

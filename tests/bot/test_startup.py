@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
 BRIDGE_QUESTION = "when did the harbour bridge reopen?"
 ORCHARD_QUESTION = "why was the apple harvest a record?"
-CORPUS_LOG = "bot.discord.cogs.corpus"
+CORPUS_LOG = "newsdesk.bot.discord.cogs.corpus"
 
 
 def drop(folder: Path, name: str, record: dict) -> None:

@@ -6,9 +6,9 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from index import Answer, Engine
-from index.embedding import model_identity
-from index.store.sqlite import DB_NAME
+from newsdesk.index import Answer, Engine
+from newsdesk.index.embedding import model_identity
+from newsdesk.index.store.sqlite import DB_NAME
 
 HASHING_MODEL = model_identity("hashing", "")
 CHILD_TIMEOUT = 30.0

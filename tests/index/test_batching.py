@@ -5,7 +5,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from index.batching import QuestionBatcher
+from newsdesk.index.batching import QuestionBatcher
 
 
 class RecordingEncoder:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from index import Engine, ModelMismatchError, QuestionError
-from index.encoders import Encoders
-from index.indexes import INDEX_NAME
-from index.store.sqlite import DB_NAME
+from newsdesk.index import Engine, ModelMismatchError, QuestionError
+from newsdesk.index.encoders import Encoders
+from newsdesk.index.indexes import INDEX_NAME
+from newsdesk.index.store.sqlite import DB_NAME
 
 from tests.helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
 
@@ -232,7 +232,7 @@ async def test_corpus_folder_is_ingested_only_when_it_changed(engine: Engine, tm
 
 
 async def test_keyword_index_is_saved_and_reused_until_passages_change(tmp_path: Path, monkeypatch):
-    from index.keyword import KeywordIndex
+    from newsdesk.index.keyword import KeywordIndex
 
     settings = hashing_settings(tmp_path / "data")
     engine = await Engine.open(settings=settings)
@@ -263,7 +263,7 @@ async def test_keyword_index_is_saved_and_reused_until_passages_change(tmp_path:
 async def test_a_large_keyword_index_is_rebuilt_in_the_background_while_questions_are_answered(
     engine: Engine, tmp_path: Path, monkeypatch
 ):
-    import index.indexes as indexes_module
+    import newsdesk.index.indexes as indexes_module
 
     monkeypatch.setattr(indexes_module, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
     ferry = {
@@ -300,7 +300,7 @@ async def test_corpus_rescan_replaces_a_changed_file_and_forgets_a_deleted_one(e
 
 
 async def test_scope_filters_are_kept_for_the_sets_asked_about_most_recently(tmp_path: Path, monkeypatch):
-    from index.scopes import PassageScopes
+    from newsdesk.index.scopes import PassageScopes
 
     settings = hashing_settings(tmp_path / "data")
     settings = replace(settings, vectors=replace(settings.vectors, scope_cache_mb=0))  # room for one set only

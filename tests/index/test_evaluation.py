@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from newsdesk.bot.cli import main
 
 DOCS = {
     "0001.txt": (

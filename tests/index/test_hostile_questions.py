@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from index import Answer, Engine, QuestionError
+from newsdesk.index import Answer, Engine, QuestionError
 
 from tests.helpers import hashing_settings, write_jsonl
 from tests.index.faults import FUZZ_BODY, SEED_ARTICLES, assert_quotes_verbatim, db_counts, one_line, ro_db

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from index import Engine
-from index.store.sqlite import SqliteStore
+from newsdesk.index import Engine
+from newsdesk.index.store.sqlite import SqliteStore
 
 from tests.helpers import BRIDGE, hashing_settings, write_jsonl
 

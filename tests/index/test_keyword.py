@@ -2,8 +2,8 @@
 
 import pytest
 
-from index.keyword import KeywordIndex
-from index.tokenization import tokenize
+from newsdesk.index.keyword import KeywordIndex
+from newsdesk.index.tokenization import tokenize
 
 from tests.helpers import BRIDGE, ORCHARD
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from index import Engine, QuestionError
-from index.reading import display_name
+from newsdesk.index import Engine, QuestionError
+from newsdesk.index.reading import display_name
 
 from tests.helpers import PROJECT_ROOT, hashing_settings, write_jsonl
 from tests.index.faults import (

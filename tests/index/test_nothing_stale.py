@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from index import Engine
+from newsdesk.index import Engine
 
 from tests.helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
 
@@ -31,7 +31,7 @@ async def test_a_removed_articles_ids_are_never_reused_by_the_next_upload(tmp_pa
 
 async def test_saved_indexes_from_an_earlier_write_generation_are_rebuilt(tmp_path: Path, monkeypatch):
     """The same passage ids are not enough: an index saved before later writes is not trusted."""
-    from index.keyword import KeywordIndex
+    from newsdesk.index.keyword import KeywordIndex
 
     settings = hashing_settings(tmp_path / "data")
     async with await Engine.open(settings=settings) as engine:
@@ -50,8 +50,8 @@ async def test_saved_indexes_from_an_earlier_write_generation_are_rebuilt(tmp_pa
 
 
 async def test_a_failed_background_keyword_rebuild_is_reported_and_tried_again(tmp_path: Path, monkeypatch, caplog):
-    import index.indexes as indexes_module
-    from index.keyword import KeywordIndex
+    import newsdesk.index.indexes as indexes_module
+    from newsdesk.index.keyword import KeywordIndex
 
     monkeypatch.setattr(indexes_module, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
     monkeypatch.setattr(indexes_module, "KEYWORD_RETRY_SECONDS", 0.01)

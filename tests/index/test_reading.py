@@ -3,7 +3,7 @@
 import textwrap
 from pathlib import Path
 
-from index.reading import ReadLimits, iter_corpus_files, read_document, read_path
+from newsdesk.index.reading import ReadLimits, iter_corpus_files, read_document, read_path
 
 from tests.helpers import SEED_ARTICLE
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from index.scoring import Evidence, RelevanceModel, keyword_share
-from index.selection import Candidate, select
-from index.tokenization import question_tokens, tokenize
+from newsdesk.index.scoring import Evidence, RelevanceModel, keyword_share
+from newsdesk.index.selection import Candidate, select
+from newsdesk.index.tokenization import question_tokens, tokenize
 
 
 def pick(candidates, vectors=None, k=3, factor=0.9, tie=0.02):

@@ -3,7 +3,7 @@
 import sqlite3
 from pathlib import Path
 
-from index.store.sqlite import DB_NAME, MIGRATIONS, SqliteStore
+from newsdesk.index.store.sqlite import DB_NAME, MIGRATIONS, SqliteStore
 
 
 async def test_the_bots_feedback_salt_moves_among_the_applications_keys(tmp_path: Path):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index import Engine
-from index.scopes import ScopeFilter
-from index.vectors import IVF, FaissIndex
+from newsdesk.index import Engine
+from newsdesk.index.scopes import ScopeFilter
+from newsdesk.index.vectors import IVF, FaissIndex
 
 from tests.helpers import BRIDGE, hashing_settings, write_jsonl
 
@@ -52,7 +52,7 @@ async def test_the_index_turns_ivf_when_the_store_outgrows_flat_and_stays_consis
         assert await engine.remove(first.id)
     finally:
         await engine.close()
-    caplog.set_level(logging.WARNING, logger="index.indexes")
+    caplog.set_level(logging.WARNING, logger="newsdesk.index.indexes")
     engine = await Engine.open(settings=settings)
     try:
         # read back as it was saved: no rebuild, the removed passages gone from it

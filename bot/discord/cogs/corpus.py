@@ -19,8 +19,8 @@ from discord.utils import escape_markdown
 from ..articles import article_choices, find_article, own_scope, scopes_for
 from ..client import NewsdeskBot
 from ..reading import StartupReading
-from index import FileReport
-from index.reading import iter_corpus_files
+from newsdesk.index import FileReport
+from newsdesk.index.reading import iter_corpus_files
 
 from ..embeds import article_line, listing_pages, refused_line, stats_embed, upload_embed, upload_line
 from ..replies import NO_MENTIONS, MemberError, send

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
 from tests.helpers import hashing_settings
-from index import Engine
+from newsdesk.index import Engine
 
 
 async def main():

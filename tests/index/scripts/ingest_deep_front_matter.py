@@ -4,7 +4,7 @@ import asyncio, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from tests.helpers import hashing_settings
-from index import Engine
+from newsdesk.index import Engine
 
 async def main():
     engine = await Engine.open(settings=hashing_settings(Path(sys.argv[2])))

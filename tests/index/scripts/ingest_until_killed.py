@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
 from tests.helpers import hashing_settings
-from index import Engine
-import index.indexes as indexes_module
-import index.store.sqlite as store_module
-import index.vectors.faiss_index as vectors_module
+from newsdesk.index import Engine
+import newsdesk.index.indexes as indexes_module
+import newsdesk.index.store.sqlite as store_module
+import newsdesk.index.vectors.faiss_index as vectors_module
 
 point, _, nth = os.environ.get("KILL_AT", "").partition(":")
 reached = 0
@@ -54,7 +54,7 @@ if point:
 
 async def main():
     engine = await Engine.open(settings=hashing_settings(Path(sys.argv[2])))
-    from index.passages import sentence_spans
+    from newsdesk.index.passages import sentence_spans
     sentence_spans("Warm up the lazy imports. So that kills land in ingests.")
     print("READY", flush=True)
     for name in sys.argv[3:]:
