@@ -33,6 +33,8 @@ def _build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print JSON (one line per question)")
     ask.add_argument("--questions", type=Path, help="a .jsonl file of questions (field \"question\")")
     ask.add_argument("--scope", action="append", help="only articles in this scope (repeatable)")
+    ask.add_argument("--since", help="only articles dated from this day: 2024-05-01, or an age such as 7d, 2w, 12h")
+    ask.add_argument("--until", help="only articles dated up to this day (same forms as --since)")
 
     ingest = commands.add_parser("ingest", help="add articles from files and folders")
     ingest.add_argument("paths", nargs="+", type=Path)
@@ -94,8 +96,10 @@ def _mark(quote: str, start: int, end: int, tty: bool) -> str:
 def _print_answer(answer: Answer) -> None:
     tty = sys.stdout.isatty()
     width = min(shutil.get_terminal_size().columns, 100)
+    if answer.period_missed:
+        print(f"Nothing dated {answer.period.describe()} answers that; the newest reports from any date:\n")
     if answer.abstained:
-        print("Nothing in my articles answers that.")
+        print("Nothing in my articles" + (f" dated {answer.period.describe()}" if answer.period else "") + " answers that.")
         if answer.closest:
             print("Closest articles: " + "; ".join(a.title for a in answer.closest))
         return
@@ -136,6 +140,7 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
     engine = await _open_to_read(args)
     try:
         question = None if args.questions else engine.check_question(" ".join(args.question))
+        engine.date_range(args.since, args.until)  # refused now, not after reading corpus/
         if not engine.read_only:  # else the writer reads corpus/
             await _ingest_bundled_corpus(engine)
         await engine.warm_up()
@@ -143,14 +148,14 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
             for _, question, error in _questions_from(args.questions):
                 if error is None:
                     try:
-                        out = (await engine.ask(question, args.scope, args.k)).to_json()
+                        out = (await engine.ask(question, args.scope, args.k, args.since, args.until)).to_json()
                     except NewsdeskError as exc:
                         out = {"question": question, "error": str(exc)}
                 else:
                     out = {"question": None, "error": error}
                 print(json.dumps(out, ensure_ascii=False), flush=True)
             return 0
-        answer = await engine.ask(question, args.scope, args.k)
+        answer = await engine.ask(question, args.scope, args.k, args.since, args.until)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         else:

@@ -1,36 +1,36 @@
 """The engine's facade: the one object the CLI, the bot, the evaluation and the benchmarks use.
 
     engine = await Engine.open(data_dir)
-    report = await engine.ingest_paths(["corpus/"])
     answer = await engine.ask("why does Russia oppose the missile shield?")
-    await engine.close()
 
-It wires the parts and delegates: `ingest` writes, `indexes` keeps the dense and keyword
-indexes in step with the store, `retrieval` finds and scores candidates, `quoting` turns
-them into quotes. Slow work (embedding, index search, index builds) runs in worker
-threads, so callers on an event loop stay responsive.
+It wires the parts and delegates: `ingest` writes (`events` tells listeners what it added),
+`indexes` keeps the dense and keyword indexes in step with the store, `retrieval` finds and
+scores candidates, `questions` answers (knowing the date), `follows` keeps standing
+questions. Slow work runs in worker threads, so callers on an event loop stay responsive.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import quoting
+from .dates import DateRange
 from .encoders import Encoders
+from .events import ArticlesAdded, Events
+from .follows import Follows
 from .indexes import LiveIndexes
 from .ingest import FileReport, Ingest, IngestReport
-from .retrieval import Retrieval, check_question
+from .questions import Questions, utc_now
+from .retrieval import Retrieval
 from .scoring import RelevanceModel
 from .selection import Candidate
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE, PassageRow, Store, open_store
-from .types import Answer, Article, ArticleText, IndexStats, Stats
+from .types import Answer, Article, ArticleText, IndexStats, Quote, Stats
 from .writer_lock import WriterLock
 
 
@@ -44,12 +44,14 @@ class Engine:
         self._writer_lock = writer_lock
         self._store = store
         self._encoders = encoders
-        self._indexes = LiveIndexes(
-            store, settings.storage.data_dir, settings.vectors, encoders.model_identity, self.read_only
-        )
-        self._ingest = Ingest(settings, store, encoders, self._indexes)
+        self._indexes = LiveIndexes(store, settings.storage.data_dir, settings.vectors, encoders.model_identity, self.read_only)
+        self._events = Events()
+        self._ingest = Ingest(settings, store, encoders, self._indexes, self._events)
         relevance = RelevanceModel(**asdict(settings.relevance))
         self._retrieval = Retrieval(settings.retrieval, relevance, store, self._indexes, encoders)
+        self.clock = utc_now  # "now" for "today", "7d" and recency (UTC); tests set their own
+        self._questions = Questions(settings, store, self._retrieval, lambda: self.clock())
+        self.follows = Follows(store, self._questions)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -62,17 +64,10 @@ class Engine:
         allow_model_change: bool = False,
         read_only: bool = False,
     ) -> "Engine":
-        """Open the store in data_dir, checking and repairing the vector index.
-
-        Args:
-            data_dir: the store's folder (created if missing); default from settings.
-            settings: defaults to `load_settings()`.
-            allow_model_change: open a store embedded with another model (to re-embed it).
-            read_only: only read, beside a process that writes: no writer lock, nothing
-                written (an index that lags the database is rebuilt in memory only).
-
-        Returns:
-            The open engine.
+        """Open the store in data_dir (default from settings, default `load_settings()`), checking and repairing
+        the vector index. allow_model_change: open a store embedded with another model (to re-embed it);
+        read_only: beside a process that writes, take no writer lock and write nothing (an index that lags the
+        database is rebuilt in memory only).
 
         Raises:
             ModelMismatchError: the store was embedded with another model.
@@ -82,9 +77,8 @@ class Engine:
         if data_dir is not None:
             settings = settings.with_data_dir(data_dir)
         settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
-        writer_lock = None
-        if not read_only:
-            writer_lock = WriterLock(settings.storage.data_dir)
+        writer_lock = None if read_only else WriterLock(settings.storage.data_dir)
+        if writer_lock:
             writer_lock.acquire()
         try:
             store = await open_store(settings.storage)
@@ -146,46 +140,46 @@ class Engine:
         """Re-embed every passage with the configured model and rebuild the index; how many texts were embedded."""
         return await self._ingest.reembed(on_batch)
 
+    def subscribe(self, listener: Callable[[ArticlesAdded], None]) -> Callable[[], None]:
+        """Call listener (on the loop; it must not wait) once new articles are committed and searchable; returns its unsubscribe."""
+        return self._events.subscribe(listener)
+
     # --- asking ------------------------------------------------------------------
 
     def check_question(self, question: str) -> str:
         """The question, trimmed; raises QuestionError if it cannot be asked."""
-        return check_question(question, self.settings.question.max_chars)
+        return self._questions.check(question)
 
-    async def ask(self, question: str, scopes: Iterable[str] | None = None, k: int | None = None) -> Answer:
-        """Answer a question with verbatim quotes from stored articles, or abstain.
+    def date_range(self, since: str | None, until: str | None) -> DateRange | None:
+        """The days `since`/`until` describe (dates like 2024-05-01, ages like 7d, 2w, 12h); QuestionError if unreadable."""
+        return self._questions.date_range(since, until)
 
-        Args:
-            question: the member's question.
-            scopes: limit the search to these scopes (None: all).
-            k: how many quotes at most (default from config).
-
-        Returns:
-            The answer: quotes best first, or abstained with the closest articles.
+    async def ask(
+        self, question: str, scopes: Iterable[str] | None = None, k: int | None = None, since: str | None = None,
+        until: str | None = None,
+    ) -> Answer:
+        """Up to k (default from config) verbatim quotes best first, from articles within scopes (None: all) and
+        dated within since/until (see `date_range`); or abstained, naming the closest articles. Time words in the
+        question ("latest", "today") rank newer articles first, or limit it to the days they name.
 
         Raises:
-            QuestionError: the question is empty or too long.
+            QuestionError: the question is empty or too long, or since/until cannot be read.
         """
-        started = time.perf_counter()
-        question = self.check_question(question)
-        found = await self._retrieval.retrieve(question, scopes)
-        return quoting.answer(question, found, k or self.settings.retrieval.top_k, self.settings.retrieval, started)
+        return await self._questions.ask(question, scopes, k or self.settings.retrieval.top_k, since, until)
+
+    async def dated_quotes(
+        self, topic: str, scopes: Iterable[str] | None = None, *, newest_first: bool, limit: int = 25
+    ) -> list[Quote]:
+        """Each dated article's best quote about topic (above the threshold), newest or oldest first (a timeline)."""
+        return await self._questions.dated_quotes(topic, scopes, newest_first=newest_first, limit=limit)
 
     async def candidates(self, question: str, scopes: Iterable[str] | None = None) -> list[Candidate]:
-        """The question's scored candidate passages, best first, with their evidence: what `ask` chooses from.
-
-        For training the relevance model and inspecting a ranking; it never abstains.
-        """
-        found = await self._retrieval.retrieve(self.check_question(question), scopes)
-        return [] if found is None else sorted(found.candidates, key=lambda c: -c.score)
+        """The scored candidates, best first, with their evidence (to train and inspect; never abstains)."""
+        return await self._questions.candidates(question, scopes)
 
     async def search_articles(self, query: str, scopes: Iterable[str] | None = None, limit: int = 25) -> list[Article]:
-        """Articles matching a query, best first, ranked by their best passage.
-
-        Unlike `ask`, this never abstains: it is a search, and weak matches still list.
-        """
-        found = await self._retrieval.retrieve(self.check_question(query), scopes)
-        return [] if found is None else quoting.articles_by_best_passage(found, limit)
+        """Articles matching a query, ranked by their best passage; a search: it never abstains."""
+        return await self._questions.search_articles(query, scopes, limit)
 
     # --- baselines and measurements, for evaluation and benchmarks ---------------------
 

@@ -236,8 +236,17 @@ class LiveIndexes:
 
     # --- scopes ------------------------------------------------------------------
 
-    def filter(self, scopes: Iterable[str] | None, keyword: KeywordIndex) -> tuple[ScopeFilter | None, np.ndarray | None]:
-        """The passages within scopes, and the keyword index's 0/1 mask for them (None, None: everything)."""
+    def filter(
+        self, scopes: Iterable[str] | None, keyword: KeywordIndex, only: np.ndarray | None = None
+    ) -> tuple[ScopeFilter | None, np.ndarray | None]:
+        """The passages within scopes (and among `only`, when given: a date range's, an article's), and the
+        keyword index's 0/1 mask for them (None, None: everything).
+
+        Scope filters are cached (a server asks again and again); filters narrowed by `only` change with
+        every question, so they are computed each time (one vectorised pass)."""
+        if only is not None:
+            within = self._scopes.filter(scopes, only)
+            return within, keyword.mask_for(within.allowed) if within is not None else None
         if scopes is None:
             return None, None
         key = frozenset(scopes)

@@ -1,6 +1,7 @@
 """Every write to the store: ingest (read, split, dedupe, embed, store, then tell the indexes), remove and re-embed.
 
-Writes are serialised by a lock, so the store and the indexes always move together.
+Writes are serialised by a lock, so the store and the indexes always move together. New
+articles are announced (`events`) once committed and indexed, after the lock is released.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from .encoders import Encoders
 from .errors import ModelMismatchError
+from .events import ArticlesAdded, Events
 from .indexes import LiveIndexes
 from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
@@ -68,8 +70,9 @@ class IngestReport:
 class Ingest:
     """Adds, removes and re-embeds articles, one write at a time, keeping the live indexes in step."""
 
-    def __init__(self, settings: Settings, store: Store, encoders: Encoders, indexes: LiveIndexes):
+    def __init__(self, settings: Settings, store: Store, encoders: Encoders, indexes: LiveIndexes, events: Events):
         self._settings = settings
+        self._events = events
         self._store = store
         self._encoders = encoders
         self._indexes = indexes
@@ -213,6 +216,8 @@ class Ingest:
                 added_vectors.extend(vectors[p.text_hash] for p in draft.passages)
             if added_ids:
                 await self._indexes.add(added_ids, np.stack(added_vectors), scope)
+        if report.article_ids:  # committed and searchable; the write lock is released
+            self._events.publish(ArticlesAdded(scope, tuple(report.article_ids)))
         return report
 
     def _split(self, text: str, texts: dict[str, str]) -> list[NewPassage]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Mapping
 
 from .retrieval import Retrieved
 from .selection import Candidate, select
@@ -12,19 +13,29 @@ from .types import Answer, Article, Quote
 CLOSEST_ARTICLES = 3
 
 
-def answer(question: str, found: Retrieved | None, k: int, settings: RetrievalSettings, started: float) -> Answer:
+def answer(
+    question: str,
+    found: Retrieved | None,
+    k: int,
+    settings: RetrievalSettings,
+    started: float,
+    article_weights: Mapping[int, float] | None = None,
+) -> Answer:
     """The answer: up to k quotes, or abstained (naming the closest articles, when there were candidates).
 
     Args:
         started: when the question arrived (`time.perf_counter()`), for the answer's elapsed time.
+        article_weights: to rank the quotes by (see `selection.select`); None: by score alone.
     """
-    chosen = None if found is None else quotes(found, k, settings)
+    chosen = None if found is None else quotes(found, k, settings, article_weights)
     closest = closest_articles(found) if found is not None and chosen is None else []
     elapsed_ms = (time.perf_counter() - started) * 1000
     return Answer(question, abstained=chosen is None, elapsed_ms=elapsed_ms, answers=chosen or [], closest=closest)
 
 
-def quotes(found: Retrieved, k: int, settings: RetrievalSettings) -> list[Quote] | None:
+def quotes(
+    found: Retrieved, k: int, settings: RetrievalSettings, article_weights: Mapping[int, float] | None = None
+) -> list[Quote] | None:
     """Up to k quotes, best first, from the candidates that clear the threshold; None if none does.
 
     Every quote must clear the threshold on its own, so an answer never trails off into
@@ -41,8 +52,19 @@ def quotes(found: Retrieved, k: int, settings: RetrievalSettings) -> list[Quote]
         duplicate_similarity=settings.duplicate_similarity,
         same_article_factor=settings.same_article_factor,
         recency_tie=settings.recency_tie,
+        article_weights=article_weights,
     )
-    return [_quote(c, found) for c in chosen]
+    return [quote_of(c, found) for c in chosen]
+
+
+def best_per_article(found: Retrieved, threshold: float) -> list[Candidate]:
+    """Each article's best candidate that clears the threshold, best first: one quote per article
+    (a timeline, a follow's new articles)."""
+    best: dict[int, Candidate] = {}
+    for c in found.candidates:
+        if c.score >= threshold and (c.article_id not in best or c.score > best[c.article_id].score):
+            best[c.article_id] = c
+    return sorted(best.values(), key=lambda c: -c.score)
 
 
 def closest_articles(found: Retrieved) -> list[Article]:
@@ -61,7 +83,7 @@ def articles_by_best_passage(found: Retrieved, limit: int) -> list[Article]:
     return [found.articles[a] for a in ranked]
 
 
-def _quote(chosen: Candidate, found: Retrieved) -> Quote:
+def quote_of(chosen: Candidate, found: Retrieved) -> Quote:
     """A chosen passage as a quote, its key sentence marked."""
     p = found.rows[chosen.passage_id]
     h_start, h_end = chosen.key_sentence

@@ -63,13 +63,20 @@ class Retrieval:
         self._indexes = indexes
         self._encoders = encoders
 
-    async def retrieve(self, question: str, scopes: Iterable[str] | None) -> Retrieved | None:
+    async def retrieve(
+        self, question: str, scopes: Iterable[str] | None, only: np.ndarray | None = None, depth: int | None = None
+    ) -> Retrieved | None:
         """The question's candidate passages, each scored by the relevance model with its key sentence chosen.
 
         Two lists of candidates, by words (BM25) and by meaning (the dense index), are merged
         by reciprocal rank; the best `rerank_depth` of them are read with their sentences and
         scored on their evidence (the rest could not climb past them: measured on both eval sets,
         depth 20-40 ranks alike).
+
+        Args:
+            only: search only these passages (a date range's, new articles'), as scopes narrow it, inside
+                both searches: the candidates are the best of those passages, not what is left of a shortlist.
+            depth: how many merged candidates to score (default `rerank_depth`): a timeline reads more.
         """
         r = self._settings
         keyword = await self._indexes.keyword()
@@ -77,7 +84,7 @@ class Retrieval:
         if vectors is None or not len(vectors):
             return None
         tokens = question_tokens(question)
-        within, mask = self._indexes.filter(scopes, keyword)
+        within, mask = self._indexes.filter(scopes, keyword, only)
         # The words need no encoder: their candidates are found while it runs.
         encoding = asyncio.ensure_future(self._encoders.encode_question(question))
         try:
@@ -87,7 +94,7 @@ class Retrieval:
         finally:
             encoding.cancel()  # if scoring failed; a no-op once it is done
         dense_ids = [pid for pid, _ in await self._indexes.search(vectors.search, query, r.candidates, within)]
-        shortlist = reciprocal_rank_fusion([keyword_ids, dense_ids])[: r.rerank_depth]
+        shortlist = reciprocal_rank_fusion([keyword_ids, dense_ids])[: depth or r.rerank_depth]
         found = await self._read_candidates(shortlist)
         ids = [pid for pid in shortlist if pid in found.rows]  # in rows: not removed meanwhile
         if not ids:

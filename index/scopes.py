@@ -64,10 +64,13 @@ class PassageScopes:
         keep = ~np.isin(self.ids, np.fromiter(ids, dtype=np.int64))
         self.ids, self._codes = self.ids[keep], self._codes[keep]
 
-    def filter(self, scopes: Iterable[str] | None) -> ScopeFilter | None:
-        """Which passages are in scopes; None when that is every passage (no filter needed)."""
-        if scopes is None:
+    def filter(self, scopes: Iterable[str] | None, only: np.ndarray | None = None) -> ScopeFilter | None:
+        """Which passages are in scopes (None: any) and among `only` (None: any); None when that is every passage."""
+        if scopes is None and only is None:
             return None
-        codes = [self._code_of[s] for s in set(scopes) if s in self._code_of]
-        inside = np.isin(self._codes, codes)
+        inside = np.ones(len(self.ids), dtype=bool)
+        if scopes is not None:
+            inside &= np.isin(self._codes, [self._code_of[s] for s in set(scopes) if s in self._code_of])
+        if only is not None:
+            inside &= np.isin(self.ids, only)
         return None if inside.all() else ScopeFilter(self.ids[inside], self.ids[~inside])

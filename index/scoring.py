@@ -7,6 +7,7 @@ one score that ranks, selects and abstains, and into the choice of the sentence 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Collection, Hashable, Iterable, Mapping, Sequence
@@ -62,10 +63,11 @@ class RelevanceModel:
         return self.sentence_dense * np.asarray(cosines) + self.sentence_keyword * np.asarray(shares)
 
 
-def spread(score: float, quotes_taken: int, same_article_factor: float) -> float:
-    """A passage's score once `quotes_taken` quotes of its article are chosen: lowered by a factor for each,
-    so a second quote of one article yields to another article's nearly-as-good passage, not to a clearly worse one."""
-    return score * same_article_factor**quotes_taken
+def spread(score: float, quotes_taken: int, same_article_factor: float, article_weight: float = 1.0) -> float:
+    """A passage's rank once `quotes_taken` quotes of its article are chosen: lowered by a factor for each,
+    so a second quote of one article yields to another article's nearly-as-good passage, not to a clearly worse one;
+    times its article's weight (`recency_weights`, when the question asks for the newest reports)."""
+    return score * article_weight * same_article_factor**quotes_taken
 
 
 def near_tie(better: float, worse: float, tie: float) -> bool:
@@ -93,3 +95,23 @@ def reciprocal_rank_fusion(rankings: Iterable[Sequence[Hashable]], k: int = RRF_
         for rank, item in enumerate(ranking, start=1):
             totals[item] = totals.get(item, 0.0) + 1.0 / (k + rank)
     return sorted(totals, key=lambda item: -totals[item])
+
+
+def recency_weights(dates: Mapping[int, str | None], half_life_days: float) -> dict[int, float]:
+    """A weight per article for questions that ask for the newest reports: 1 for the newest of them,
+    halving every `half_life_days` older. An undated article weighs as the oldest dated one (it
+    cannot be shown to be recent); when none is dated, every weight is 1 and the order stands."""
+    days = {key: _day_number(date) for key, date in dates.items()}
+    known = [d for d in days.values() if d is not None]
+    if not known:
+        return {key: 1.0 for key in dates}
+    newest, oldest = max(known), min(known)
+    return {key: 0.5 ** ((newest - (oldest if d is None else d)) / half_life_days) for key, d in days.items()}
+
+
+def _day_number(date: str | None) -> int | None:
+    """An article's date (`YYYY-MM-DD...`) as a day count, or None when it has none that reads."""
+    try:
+        return dt.date.fromisoformat(date[:10]).toordinal() if date else None
+    except ValueError:
+        return None

@@ -4,7 +4,7 @@ articles, and let the newer article win a tie."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -57,6 +57,7 @@ def select(
     duplicate_similarity: float,
     same_article_factor: float,
     recency_tie: float,
+    article_weights: Mapping[int, float] | None = None,
 ) -> list[Candidate]:
     """Pick up to k passages to quote, in the order to show them.
 
@@ -70,6 +71,8 @@ def select(
         duplicate_similarity: cosine at or above which a passage repeats a chosen one.
         same_article_factor: what a score is multiplied by per quote already taken from the same article.
         recency_tie: the share of the better score within which the newer article goes first.
+        article_weights: what each article's scores are multiplied by to rank them (`scoring.recency_weights`,
+            for questions that ask for the newest reports); which candidates may be chosen is not changed.
 
     Returns:
         The chosen candidates, best first.
@@ -78,10 +81,13 @@ def select(
     chosen: list[Candidate] = []
     chosen_vectors: list[np.ndarray] = []
     per_article: dict[int, int] = {}
+    weights = article_weights or {}
+
+    def rank(c: Candidate) -> float:
+        return spread(c.score, per_article.get(c.article_id, 0), same_article_factor, weights.get(c.article_id, 1.0))
+
     while remaining and len(chosen) < k:
-        pick = order_by_score_then_recency(
-            remaining, recency_tie, lambda c: spread(c.score, per_article.get(c.article_id, 0), same_article_factor)
-        )[0]
+        pick = order_by_score_then_recency(remaining, recency_tie, rank)[0]
         remaining.remove(pick)
         vector = vector_of(pick.passage_id)
         if any(float(vector @ other) >= duplicate_similarity for other in chosen_vectors):

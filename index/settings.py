@@ -57,6 +57,7 @@ class RetrievalSettings:
     duplicate_similarity: float = 0.95
     same_article_factor: float = 0.9
     recency_tie: float = 0.05
+    recency_half_life_days: float = 30.0
     abstain_below: float = 0.2
 
 

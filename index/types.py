@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .dates import DateRange
+
 
 @dataclass(frozen=True)
 class Article:
@@ -66,9 +68,21 @@ class Answer:
     answers: list[Quote] = field(default_factory=list)
     # When abstaining: the articles nearest the question, to suggest instead.
     closest: list[Article] = field(default_factory=list)
+    # The question asked for the newest reports ("latest", "today"): newer articles ranked first,
+    # and their dates worth showing prominently.
+    recent: bool = False
+    # The days the quotes were limited to (`since`/`until`, or days the question named), if any.
+    period: DateRange | None = None
+    # The question named days (say "today") and nothing from them answers: the quotes are from any date.
+    period_missed: bool = False
 
     def to_json(self) -> dict:
-        """The `--json` schema: question, abstained, elapsed_ms, answers[...]."""
+        """The `--json` schema: question, abstained, elapsed_ms, answers[...]; and, for questions limited to
+        days, period {since, until, missed} (missed: none of those days answers, the quotes are from any date)."""
+        dated = {}
+        if self.period is not None:
+            since, until = (d.isoformat() if d else None for d in (self.period.since, self.period.until))
+            dated = {"period": {"since": since, "until": until, "missed": self.period_missed}}
         return {
             "question": self.question,
             "abstained": self.abstained,
@@ -84,7 +98,24 @@ class Answer:
                 }
                 for q in self.answers
             ],
+            **dated,
         }
+
+
+@dataclass(frozen=True)
+class Follow:
+    """A standing question: each article added later that answers `topic` is delivered to `target` once.
+
+    `owner` and `target` are the application's keys (the bot: a server and a channel); `scopes` are
+    what the follow may see, as a question asked there would.
+    """
+
+    id: int
+    owner: str
+    scopes: tuple[str, ...]
+    topic: str
+    target: str
+    created_at: float
 
 
 @dataclass(frozen=True)

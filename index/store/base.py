@@ -12,7 +12,7 @@ from typing import AsyncIterator, Iterable, Protocol, Sequence
 
 import numpy as np
 
-from ..types import Article, ArticleText
+from ..types import Article, ArticleText, Follow
 
 GLOBAL_SCOPE = "global"
 
@@ -139,3 +139,27 @@ class Store(Protocol):
 
     async def counts(self, scopes: Iterable[str] | None = None) -> tuple[int, int]:
         """(articles, passages) within scopes."""
+
+    async def passage_ids_of(
+        self,
+        article_ids: Iterable[int] | None = None,
+        dated_from: str | None = None,
+        dated_before: str | None = None,
+    ) -> np.ndarray:
+        """Passage ids, ascending, of those articles (None: any) dated from `dated_from` (an ISO day,
+        included) to before `dated_before` (excluded); undated articles are outside any date bound."""
+
+    # --- follows: standing questions and what was delivered for them ---------------------
+
+    async def add_follow(self, owner: str, scopes: Sequence[str], topic: str, target: str) -> Follow: ...
+
+    async def follows(self, owner: str | None = None) -> list[Follow]:
+        """Follows (of one owner, or all), oldest first."""
+
+    async def remove_follow(self, follow_id: int, owner: str) -> Follow | None:
+        """Delete an owner's follow and its deliveries; the follow removed, or None if the owner has no such follow."""
+
+    async def claim_delivery(self, follow_id: int, article_id: int) -> bool:
+        """Record that an article is delivered for a follow; False if it already was (or the follow is gone).
+
+        Atomic, and kept across restarts: whoever claims first delivers, so each article goes out at most once."""

@@ -10,6 +10,7 @@ mode sees only committed data.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import AsyncIterator, Iterable, Sequence
 import aiosqlite
 import numpy as np
 
-from ..types import Article, ArticleText
+from ..types import Article, ArticleText, Follow
 from .base import NewArticle, PassageRow, SentenceVectors
 
 DB_NAME = "newsdesk.db"
@@ -86,6 +87,26 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO meta (key, value) SELECT 'last_passage_id', COALESCE(MAX(id), 0) FROM passages;
     INSERT INTO meta (key, value) VALUES ('write_generation', '0');
     """,
+    # Questions limited to a date range find their passages by the articles' dates; follows are
+    # standing questions, and each article delivered for one is recorded so it goes out once.
+    """
+    CREATE INDEX articles_date ON articles (date);
+    CREATE TABLE follows (
+        id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        target TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX follows_owner ON follows (owner);
+    CREATE TABLE follow_deliveries (
+        follow_id INTEGER NOT NULL REFERENCES follows (id) ON DELETE CASCADE,
+        article_id INTEGER NOT NULL,
+        delivered_at REAL NOT NULL,
+        PRIMARY KEY (follow_id, article_id)
+    );
+    """,
 )
 
 
@@ -99,6 +120,14 @@ _ARTICLE_COLUMNS = (
 
 def _article(row: Sequence) -> Article:
     return Article(*row)
+
+
+def _follow(row: Sequence) -> Follow:
+    follow_id, owner, scopes, topic, target, created_at = row
+    return Follow(follow_id, owner, tuple(json.loads(scopes)), topic, target, created_at)
+
+
+_FOLLOW_COLUMNS = "id, owner, scopes, topic, target, created_at"
 
 
 def _vector_batch(rows: Sequence[tuple[int, bytes | None]], model: str) -> tuple[np.ndarray, np.ndarray]:
@@ -472,3 +501,63 @@ class SqliteStore:
             )
         ).fetchone()
         return articles, passages
+
+    async def passage_ids_of(
+        self,
+        article_ids: Iterable[int] | None = None,
+        dated_from: str | None = None,
+        dated_before: str | None = None,
+    ) -> np.ndarray:
+        """Passage ids, ascending, of those articles (None: any) dated within [dated_from, dated_before).
+
+        Dates compare as text: `YYYY-MM-DD` and ISO times sort as the days they start with.
+        """
+        sql = (
+            "SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id "
+            "WHERE (? IS NULL OR a.date >= ?) AND (? IS NULL OR a.date < ?)"
+        )
+        params: list = [dated_from, dated_from, dated_before, dated_before]
+        if article_ids is not None:
+            ids = [int(i) for i in set(article_ids)]
+            sql += f" AND a.id IN ({','.join('?' * len(ids))})"
+            params.extend(ids)
+        cursor = await self._read.execute(sql + " ORDER BY p.id", params)
+        rows = await cursor.fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    # --- follows ---------------------------------------------------------------------
+
+    async def add_follow(self, owner: str, scopes: Sequence[str], topic: str, target: str) -> Follow:
+        now = time.time()
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT INTO follows (owner, scopes, topic, target, created_at) VALUES (?, ?, ?, ?, ?)",
+                (owner, json.dumps(list(scopes)), topic, target, now),
+            )
+        return Follow(cursor.lastrowid, owner, tuple(scopes), topic, target, now)
+
+    async def follows(self, owner: str | None = None) -> list[Follow]:
+        cursor = await self._read.execute(
+            f"SELECT {_FOLLOW_COLUMNS} FROM follows WHERE ? IS NULL OR owner = ? ORDER BY id", (owner, owner)
+        )
+        return [_follow(row) for row in await cursor.fetchall()]
+
+    async def remove_follow(self, follow_id: int, owner: str) -> Follow | None:
+        async with self._transaction():
+            row = await (
+                await self._db.execute(
+                    f"SELECT {_FOLLOW_COLUMNS} FROM follows WHERE id = ? AND owner = ?", (follow_id, owner)
+                )
+            ).fetchone()
+            if row is not None:
+                await self._db.execute("DELETE FROM follows WHERE id = ?", (follow_id,))
+        return _follow(row) if row else None
+
+    async def claim_delivery(self, follow_id: int, article_id: int) -> bool:
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO follow_deliveries (follow_id, article_id, delivered_at) "
+                "SELECT id, ?, ? FROM follows WHERE id = ?",
+                (article_id, time.time(), follow_id),
+            )
+            return cursor.rowcount == 1

@@ -99,6 +99,21 @@ def test_bad_question_is_a_one_line_error(cli):
     assert err.strip() == "newsdesk: Ask a question: the text is empty."
 
 
+def test_ask_since_and_until_limit_the_articles_by_date(cli):
+    code, out, _ = cli("ask", "--since", "2025-02-01", "tram stops airport")
+    assert code == 0 and "1. Tram line extended to the airport" in out
+    code, out, _ = cli("ask", "--until", "2025-01-31", "tram stops airport")
+    assert code == 0 and out.strip() == "Nothing in my articles dated until 2025-01-31 answers that."
+    code, out, _ = cli("ask", "--json", "--since", "2025-02-03", "--until", "2025-02-03", "tram stops airport")
+    assert json.loads(out)["period"] == {"since": "2025-02-03", "until": "2025-02-03", "missed": False}
+
+
+def test_an_unreadable_since_is_a_one_line_error(cli):
+    code, out, err = cli("ask", "--since", "soon", "tram stops airport")
+    assert code == 2 and out == ""
+    assert err.strip() == "newsdesk: `since` must be a date like 2024-05-01 or an age like 7d, 2w or 12h, not “soon”."
+
+
 @pytest.fixture
 def running_writer(tmp_path: Path):
     """Another process writing the cli's data folder: it stored ARTICLE and holds the store."""

@@ -1,0 +1,50 @@
+"""Follows in the engine: standing questions matched against new articles, each delivered at most once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from newsdesk.index import GLOBAL_SCOPE, Engine
+from newsdesk.index.events import ArticlesAdded
+from tests.dated_news import STRIKE_BEGINS, STRIKE_ENDS
+from tests.helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
+
+
+async def test_a_follow_matches_new_articles_that_answer_it_and_each_is_claimed_once(tmp_path: Path):
+    settings = hashing_settings(tmp_path / "data")
+    events: list[ArticlesAdded] = []
+    async with await Engine.open(settings=settings) as engine:
+        engine.subscribe(events.append)
+        follow = await engine.follows.add("guild-1", [GLOBAL_SCOPE, "guild-1"], "lakeside ferry strike", "channel-9")
+        other_server = await engine.follows.add("guild-2", [GLOBAL_SCOPE, "guild-2"], "lakeside ferry strike", "channel-8")
+        await engine.ingest_paths([write_jsonl(tmp_path / "a.jsonl", [STRIKE_BEGINS, ORCHARD])])
+        await engine.ingest_document(write_jsonl(tmp_path / "b.jsonl", [STRIKE_ENDS]).read_bytes(), "b.jsonl", "guild-1")
+        first, uploaded = events
+        global_matches = await engine.follows.matches(first)
+        assert {(f.id, q.article.title) for f, q in global_matches} == {
+            (follow.id, STRIKE_BEGINS["title"]),
+            (other_server.id, STRIKE_BEGINS["title"]),  # the orchard answers neither
+        }
+        assert all(q.score >= settings.retrieval.abstain_below for _, q in global_matches)
+        # guild-1's upload is not guild-2's to see.
+        assert [(f.id, q.article.title) for f, q in await engine.follows.matches(uploaded)] == [
+            (follow.id, STRIKE_ENDS["title"])
+        ]
+        article_id = uploaded.article_ids[0]
+        assert await engine.follows.claim(follow, article_id)
+        assert not await engine.follows.claim(follow, article_id)
+    async with await Engine.open(settings=settings) as engine:  # claims outlive the process
+        assert not await engine.follows.claim(follow, article_id)
+        assert [f.topic for f in await engine.follows.list("guild-1")] == ["lakeside ferry strike"]
+        assert await engine.follows.remove(follow.id, "guild-2") is None  # not guild-2's follow
+        assert (await engine.follows.remove(follow.id, "guild-1")).id == follow.id
+        assert not await engine.follows.claim(follow, 10_000)  # gone: nothing more is delivered for it
+        assert [f.owner for f in await engine.follows.list()] == ["guild-2"]
+
+
+async def test_a_follow_on_an_unrelated_topic_matches_nothing(tmp_path: Path):
+    async with await Engine.open(settings=hashing_settings(tmp_path / "data")) as engine:
+        await engine.follows.add("g", [GLOBAL_SCOPE], "volcanic eruption in iceland", "c")
+        report = await engine.ingest_paths([write_jsonl(tmp_path / "a.jsonl", [BRIDGE, ORCHARD])])
+        ids = tuple(i for f in report.files for i in f.article_ids)
+        assert await engine.follows.matches(ArticlesAdded(GLOBAL_SCOPE, ids)) == []
