@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 EXTENSIONS = (
     "newsdesk.bot.discord.cogs.asking",
     "newsdesk.bot.discord.cogs.lookup",
+    "newsdesk.bot.discord.cogs.news",
+    "newsdesk.bot.discord.cogs.following",
     "newsdesk.bot.discord.cogs.corpus",
     "newsdesk.bot.discord.cogs.help",
 )

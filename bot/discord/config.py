@@ -23,6 +23,8 @@ class DiscordConfig:
     quotes_per_message: int = 3
     admin_role: str = "newsdesk admin"
     corpus_scan_seconds: float = 60.0
+    follow_posts: int = 5
+    follow_per_seconds: float = 60.0
     api_base: str = ""
     gateway_url: str = ""
 

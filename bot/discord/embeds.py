@@ -47,6 +47,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
+def echo(typed: str) -> str:
+    """What a member typed, quoted back to them: short, and shown as typed."""
+    return f"“{escape_markdown(clip(typed, 100))}”"
+
+
 def credit(article: Article) -> str:
     """ "Source · date", or whichever of them is known; the source's licence beside it when it asks for one."""
     source = article.source
@@ -75,14 +80,44 @@ def _article_embed(article: Article, title: str) -> discord.Embed:
     return embed
 
 
-def quote_embeds(quotes: Sequence[Quote], first_number: int = 1) -> list[discord.Embed]:
-    """One embed per quote, numbered from first_number, together within one message's limits."""
+def published(article: Article) -> datetime | None:
+    """The article's date as a time (midnight UTC of its day), if it has one that reads."""
+    try:
+        day = datetime.fromisoformat(article.date[:10]) if article.date else None
+    except ValueError:
+        return None
+    return day.replace(tzinfo=timezone.utc) if day else None
+
+
+def age(article: Article) -> str | None:
+    """How old the article is, as Discord shows it to each reader ("3 days ago"), with its date."""
+    when = published(article)
+    if when is None:
+        return None
+    return f"{discord.utils.format_dt(when, 'R')} ({discord.utils.format_dt(when, 'D')})"
+
+
+def quote_embeds(
+    quotes: Sequence[Quote], first_number: int | None = 1, *, dates_first: bool = False
+) -> list[discord.Embed]:
+    """One embed per quote, numbered from first_number (None: not numbered), together within one message's limits.
+
+    Each says how old its article is; with dates_first (a question that asked for the newest reports)
+    the title opens with the article's date.
+    """
     if not 0 < len(quotes) <= EMBEDS_PER_MESSAGE:
         raise ValueError(f"a message holds 1 to {EMBEDS_PER_MESSAGE} quotes, not {len(quotes)}")
-    embeds = [
-        _article_embed(quote.article, f"{number}. {quote.article.title}")
-        for number, quote in enumerate(quotes, start=first_number)
-    ]
+    embeds = []
+    for offset, quote in enumerate(quotes):
+        title = quote.article.title
+        if dates_first and quote.article.date:
+            title = f"{quote.article.date[:10]} · {title}"
+        if first_number is not None:
+            title = f"{first_number + offset}. {title}"
+        embed = _article_embed(quote.article, title)
+        if age(quote.article):
+            embed.add_field(name="Published", value=age(quote.article))
+        embeds.append(embed)
     # Titles and footers are short and fixed; the passages share what is left.
     room = (EMBED_CHARS_PER_MESSAGE - sum(len(embed) for embed in embeds)) // len(quotes)
     for embed, quote in zip(embeds, quotes):
@@ -135,8 +170,9 @@ def _strong(piece: str) -> str:
 
 
 def abstention_embed(answer: Answer) -> discord.Embed:
-    """Saying plainly that nothing answers the question, and offering the closest articles."""
-    embed = discord.Embed(title="Nothing in my articles answers that.", colour=QUIET_COLOUR)
+    """Saying plainly that nothing answers the question (dated as it asked), and offering the closest articles."""
+    dated = f" dated {answer.period.describe()}" if answer.period else ""
+    embed = discord.Embed(title=f"Nothing in my articles{dated} answers that.", colour=QUIET_COLOUR)
     if answer.closest:
         listed = "\n".join(f"• {article_line(article)}" for article in answer.closest)
         text = f"The closest articles I have:\n{listed}\n\nPick one below to read it."

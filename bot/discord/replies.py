@@ -13,7 +13,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from newsdesk.index import NewsdeskError
+from newsdesk.index import Answer, NewsdeskError
 
 from .reading import Progress
 
@@ -38,6 +38,13 @@ def still_reading(progress: Progress) -> str:
 def read_so_far(progress: Progress) -> str:
     """Above an answer found while corpus/ is still being read at start-up."""
     return f"From the articles I have read so far{_so_far(progress)}; ask again in a moment for all of them."
+
+
+def period_missed(answer: Answer) -> str | None:
+    """Above an answer to a question that named days (say "today") none of whose articles answers it."""
+    if not answer.period_missed or answer.period is None:
+        return None
+    return f"Nothing dated {answer.period.describe()} answers that; here are the newest reports I have."
 
 
 class MemberError(app_commands.AppCommandError):

@@ -110,7 +110,10 @@ class AnswerView(NewsdeskView):
         self.per_message = per_message
         self.shown = answer.answers[offset : offset + per_message]
         self.next_offset = offset + len(self.shown)
-        self.embeds = quote_embeds(self.shown, offset + 1) if self.shown else [abstention_embed(answer)]
+        if self.shown:
+            self.embeds = quote_embeds(self.shown, offset + 1, dates_first=answer.recent)
+        else:
+            self.embeds = [abstention_embed(answer)]
         self._raters: set[int] = set()
         if self.next_offset >= len(answer.answers):
             self.remove_item(self.more)

@@ -26,7 +26,7 @@ from tests.conftest_discord import run_bot
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
-COMMAND_NAMES = {"ask", "search", "article", "corpus", "help"}
+COMMAND_NAMES = {"ask", "search", "article", "corpus", "help", "latest", "timeline", "follow", "unfollow"}
 
 
 def command_puts(fake_discord) -> list:
@@ -81,7 +81,7 @@ async def test_newsdesk_sync_to_one_server_with_the_token_from_dotenv(fake_disco
     assert code == 0
     (put,) = fake_discord.find_requests(method="PUT", path=rf"/applications/\d+/guilds/{guild.id}/commands")
     assert {c["name"] for c in put.json} == COMMAND_NAMES
-    assert capsys.readouterr().out == f"Synced 5 command(s) to server {guild.id}.\n"
+    assert capsys.readouterr().out == f"Synced {len(COMMAND_NAMES)} command(s) to server {guild.id}.\n"
     assert not fake_discord.gateway_received  # syncing needs no gateway connection
 
 

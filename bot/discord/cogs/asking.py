@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from ..articles import scopes_for
 from ..client import NewsdeskBot
-from ..replies import NO_MENTIONS, explain, read_so_far, send, still_reading
+from ..replies import NO_MENTIONS, explain, period_missed, read_so_far, send, still_reading
 from ..views import AnswerView
 
 log = logging.getLogger(__name__)
@@ -40,27 +40,46 @@ class Asking(commands.Cog):
         self._take_turn(interaction.user)
         return True
 
-    async def _answer(self, question: str, guild_id: int | None) -> tuple[str | None, AnswerView | None]:
+    async def _answer(
+        self, question: str, guild_id: int | None, since: str | None = None, until: str | None = None
+    ) -> tuple[str | None, AnswerView | None]:
         """The note and the answer's view; while corpus/ is still being read at start-up, the note says so.
 
         Then an answer found is shown under a note that it comes from the articles read so
-        far, and no answer is "still reading", never "nothing answers that".
+        far, and no answer is "still reading", never "nothing answers that". When the question
+        named days (say "today") none of whose articles answers, the note says the quotes are
+        from other days.
         """
         progress = self.bot.reading.progress()  # before asking: what the search could see
         scopes = scopes_for(guild_id)
         config = self.bot.config
-        answer = await self.bot.engine.ask(question, scopes, config.answer_quotes)
+        answer = await self.bot.engine.ask(question, scopes, config.answer_quotes, since, until)
         if progress is not None and answer.abstained:
             return still_reading(progress), None
         view = AnswerView(self.bot.engine, answer, scopes, config.quotes_per_message)
-        return (read_so_far(progress) if progress is not None else None), view
+        notes = [read_so_far(progress) if progress is not None else None, period_missed(answer)]
+        return "\n".join(note for note in notes if note) or None, view
 
     @app_commands.command(description="Ask a question; I answer with quotes from news articles.")
-    @app_commands.describe(question="What you want to know", private="Show the answer only to you")
-    async def ask(self, interaction: discord.Interaction, question: str, private: bool = False) -> None:
-        question = self.bot.engine.check_question(question)  # refused before deferring, so privately
+    @app_commands.describe(
+        question="What you want to know",
+        private="Show the answer only to you",
+        since="Only articles from this day on: a date like 2024-05-01, or an age like 7d, 2w, 12h",
+        until="Only articles up to this day: a date like 2024-05-31, or an age like 7d",
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        private: bool = False,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> None:
+        # Refused before deferring, so privately.
+        question = self.bot.engine.check_question(question)
+        self.bot.engine.date_range(since, until)
         await interaction.response.defer(ephemeral=private, thinking=True)
-        note, view = await self._answer(question, interaction.guild_id)
+        note, view = await self._answer(question, interaction.guild_id, since, until)
         if view is None:
             await send(interaction, content=note, ephemeral=private)
             return

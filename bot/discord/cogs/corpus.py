@@ -1,8 +1,6 @@
 """The corpus: admins add and remove their server's articles; corpus/ on the host is re-scanned.
 
-Only members with Manage Server, or the role named by `admin_role`, may use /corpus.
-`default_permissions` only hides the commands from others in Discord's client (and server
-admins can change it), so the same rule is checked again on every call.
+Only admins (`admins.check_admin`) may use /corpus.
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 from discord.utils import escape_markdown
 
+from ..admins import check_admin
 from ..articles import article_choices, find_article, own_scope, scopes_for
 from ..client import NewsdeskBot
 from ..reading import StartupReading
@@ -23,7 +22,7 @@ from newsdesk.index import FileReport
 from newsdesk.index.reading import iter_corpus_files
 
 from ..embeds import article_line, listing_pages, refused_line, stats_embed, upload_embed, upload_line
-from ..replies import NO_MENTIONS, MemberError, send
+from ..replies import NO_MENTIONS, send
 from ..views import Paginator
 
 log = logging.getLogger(__name__)
@@ -51,14 +50,7 @@ class Corpus(commands.GroupCog, group_name="corpus", group_description="This ser
         self.scan.cancel()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.guild_id is None:
-            raise app_commands.NoPrivateMessage()
-        role = self.bot.config.admin_role
-        has_role = isinstance(interaction.user, discord.Member) and any(r.name == role for r in interaction.user.roles)
-        if not (interaction.permissions.manage_guild or has_role):
-            raise MemberError(
-                f"Only members with the Manage Server permission or the “{role}” role can change the articles."
-            )
+        check_admin(interaction, self.bot.config.admin_role, "change the articles")
         return True
 
     # --- the commands ------------------------------------------------------------------

@@ -5,20 +5,14 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 from discord.ext import commands
-from discord.utils import escape_markdown
 
 from ..articles import article_choices, find_article, scopes_for
 from ..client import NewsdeskBot
-from ..embeds import article_line, article_pages, clip, listing_pages
+from ..embeds import article_line, article_pages, echo, listing_pages
 from ..replies import send
 from ..views import Paginator
 
 SEARCH_RESULTS = 25
-
-
-def _echo(typed: str) -> str:
-    """What a member typed, quoted back to them: short, and shown as typed."""
-    return f"“{escape_markdown(clip(typed, 100))}”"
 
 
 class Lookup(commands.Cog):
@@ -32,10 +26,10 @@ class Lookup(commands.Cog):
         await interaction.response.defer(thinking=True)
         rows = await self.bot.engine.search_articles(query, scopes_for(interaction.guild_id), SEARCH_RESULTS)
         if not rows:
-            await send(interaction, content=f"No article matches {_echo(query)}.")
+            await send(interaction, content=f"No article matches {echo(query)}.")
             return
         lines = [f"{number}. {article_line(row)}" for number, row in enumerate(rows, start=1)]
-        await Paginator.show(interaction, listing_pages(f"Articles about {_echo(query)}", lines))
+        await Paginator.show(interaction, listing_pages(f"Articles about {echo(query)}", lines))
 
     @app_commands.command(description="Read an article in full.")
     @app_commands.describe(title="Start typing a title and pick the article")
@@ -43,7 +37,7 @@ class Lookup(commands.Cog):
         await interaction.response.defer(thinking=True)
         found = await find_article(self.bot.engine, scopes_for(interaction.guild_id), title)
         if found is None:
-            await send(interaction, content=f"No single article matches {_echo(title)}: pick one of the suggestions.")
+            await send(interaction, content=f"No single article matches {echo(title)}: pick one of the suggestions.")
             return
         await Paginator.show(interaction, article_pages(found))
 
