@@ -30,16 +30,6 @@ class DateRange:
         after = self.until + dt.timedelta(days=1) if self.until else None
         return (self.since.isoformat() if self.since else None, after.isoformat() if after else None)
 
-    def contains(self, date: str | None) -> bool:
-        """Whether an article's date falls inside (an undated article is in no range but the open one)."""
-        if self.since is None and self.until is None:
-            return True
-        if not date:
-            return False
-        day = date[:10]
-        since, before = self.bounds()
-        return (since is None or day >= since) and (before is None or day < before)
-
     def describe(self) -> str:
         """For a reply: "since 2024-05-01", "until 2024-05-31", "from 2024-05-01 to 2024-05-31", or "on ..."."""
         if self.since and self.until:

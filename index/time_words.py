@@ -17,7 +17,7 @@ from .dates import DateRange
 # Words that ask for the newest reports, without naming days.
 _RECENT = re.compile(
     r"\b(latest|newest|most recent|recent(ly)?|current(ly)?|now|nowadays|so far|as of|up to date|"
-    r"any (news|updates?)|updates?|still)\b",
+    r"any (news|updates?)|updates? on|still)\b",
     re.IGNORECASE,
 )
 
