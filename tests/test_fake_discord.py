@@ -270,3 +270,60 @@ async def test_members_arrive_with_the_guild_and_by_query(fake_discord: FakeDisc
     assert {m.name for m in ready_guild.members} == {fake_discord.bot_name, "tester", "reader"}
     assert [m.id for m in found] == [reader]
     assert [frame["d"]["query"] for frame in fake_discord.gateway_received if frame["op"] == 8] == ["rea"]
+
+
+async def identify_at_once(shard_id: int | None, *, initial: bool = False) -> None:
+    """discord.py waits 5 s between its own shards' IDENTIFYs; the fake does not care."""
+
+
+def shard_range_bot(shard_ids: list[int], shard_count: int, answered: list[tuple[int, int | None]]) -> commands.AutoShardedBot:
+    """A bot running `shard_ids` of `shard_count` whose /ping notes (its first shard, the guild) in `answered`."""
+    bot = commands.AutoShardedBot(
+        command_prefix=commands.when_mentioned,
+        intents=discord.Intents.default(),
+        allowed_mentions=discord.AllowedMentions.none(),
+        guild_ready_timeout=0.05,
+        shard_ids=shard_ids,
+        shard_count=shard_count,
+    )
+    bot.before_identify_hook = identify_at_once
+
+    @bot.tree.command(name="ping", description="Answer with pong.")
+    async def ping(interaction: discord.Interaction) -> None:
+        answered.append((shard_ids[0], interaction.guild_id))
+        await interaction.response.send_message("pong")
+
+    return bot
+
+
+async def test_gateway_bot_recommends_shards_and_concurrency(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeDiscord(recommended_shards=3, max_concurrency=2)
+    await fake.start()
+    fake.install(monkeypatch)
+    try:
+        bot = commands.AutoShardedBot(command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        bot.before_identify_hook = identify_at_once
+        async with run_bot(bot):
+            limits = await bot.fetch_session_start_limits()
+            assert bot.shard_count == 3 and limits.max_concurrency == 2
+    finally:
+        await fake.stop()
+    assert [record.shard for record in fake.identifies] == [(0, 3), (1, 3), (2, 3)]
+    assert all(record.at <= record.ready_at for record in fake.identifies)
+    assert [record.bucket(2) for record in fake.identifies] == [0, 1, 0]
+
+
+async def test_a_guilds_events_reach_only_the_shard_that_owns_it(fake_discord: FakeDiscord) -> None:
+    """Two bots with disjoint shard ranges serve one application, as two processes would."""
+    on_shard = {shard: fake_discord.add_guild(name=f"On shard {shard}", shard=(shard, 2)) for shard in (0, 1)}
+    answered: list[tuple[int, int | None]] = []
+    first, second = shard_range_bot([0], 2, answered), shard_range_bot([1], 2, answered)
+    async with run_bot(first), run_bot(second):
+        await fake_discord.wait_ready(shards=[0, 1])
+        assert [g.id for g in first.guilds] == [on_shard[0].id] and [g.id for g in second.guilds] == [on_shard[1].id]
+        for shard in (1, 0):
+            sent = await fake_discord.send_interaction("ping", channel_id=on_shard[shard].channels["general"])
+            await fake_discord.wait_for_request(path=sent.callback_path)
+        dm = await fake_discord.send_interaction("ping", channel_id=fake_discord.dm_channel(fake_discord.tester_id))
+        await fake_discord.wait_for_request(path=dm.callback_path)
+    assert answered == [(1, on_shard[1].id), (0, on_shard[0].id), (0, None)]  # DMs go to shard 0

@@ -1,6 +1,14 @@
 """A fake Discord (REST + gateway) on 127.0.0.1 for driving the real discord.py client in tests (see `server`)."""
 
-from .payloads import AttachmentPayload, FakeGuild, RecordedRequest, SentInteraction
+from .payloads import AttachmentPayload, FakeGuild, IdentifyRecord, RecordedRequest, SentInteraction, shard_of
 from .server import FakeDiscord
 
-__all__ = ["AttachmentPayload", "FakeDiscord", "FakeGuild", "RecordedRequest", "SentInteraction"]
+__all__ = [
+    "AttachmentPayload",
+    "FakeDiscord",
+    "FakeGuild",
+    "IdentifyRecord",
+    "RecordedRequest",
+    "SentInteraction",
+    "shard_of",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ from .payloads import (
     HELLO,
     IDENTIFY,
     INVALID_SESSION,
+    IdentifyRecord,
     PRESENCE_UPDATE,
     REQUEST_GUILD_MEMBERS,
     RESUME,
@@ -23,6 +25,7 @@ from .payloads import (
     _Connection,
     _GatewaySession,
     log,
+    shard_of,
 )
 
 
@@ -36,7 +39,9 @@ class GatewaySocket:
         await ws.prepare(request)
         connection = _Connection(ws)
         self._connections.add(connection)
+        await self._notify()
         try:
+            await self._hello_gate.wait()
             await connection.send(HELLO, {"heartbeat_interval": self.heartbeat_interval_ms})
             async for message in ws:
                 if message.type is aiohttp.WSMsgType.TEXT:
@@ -63,11 +68,14 @@ class GatewaySocket:
             log.warning("fake Discord: unhandled gateway op %s: %s", op, frame)
 
     async def _identify(self, connection: _Connection, d: dict[str, Any]) -> None:
-        session = _GatewaySession(uuid.uuid4().hex, d.get("intents", 0), d.get("shard"))
+        shard = d.get("shard")
+        record = IdentifyRecord(tuple(shard) if shard else None, time.monotonic())
+        self.identifies.append(record)
+        session = _GatewaySession(uuid.uuid4().hex, d.get("intents", 0), shard)
         session.connection = connection
         connection.session = session
         self._sessions[session.session_id] = session
-        guild_ids = [gid for gid in self.guilds if session.shard is None or (gid >> 22) % session.shard[1] == session.shard[0]]
+        guild_ids = [gid for gid in self.guilds if self._session_receives(session, gid)]
         ready: dict[str, Any] = {
             "v": 10,
             "user": {**self.users[self.bot_id], "verified": True, "mfa_enabled": False},
@@ -82,10 +90,19 @@ class GatewaySocket:
         if session.shard is not None:
             ready["shard"] = session.shard  # AutoShardedClient reads READY.shard[0]
         await connection.send(DISPATCH, ready, "READY")
+        record.ready_at = time.monotonic()
         for guild_id in guild_ids:
             await connection.send(DISPATCH, self.guild_payload(guild_id), "GUILD_CREATE")
         session.ready = True
         await self._notify()
+
+    @staticmethod
+    def _session_receives(session: _GatewaySession, guild_id: int | None) -> bool:
+        """Whether a session gets the events of a guild (None: DMs, which go to shard 0), as on Discord."""
+        if session.shard is None:
+            return True
+        shard_id, shard_count = session.shard
+        return shard_id == (0 if guild_id is None else shard_of(guild_id, shard_count))
 
     async def _resume(self, connection: _Connection, d: dict[str, Any]) -> None:
         session = self._sessions.get(d.get("session_id"))

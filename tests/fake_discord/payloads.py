@@ -178,6 +178,30 @@ class _FailureRule:
         return response
 
 
+@dataclass
+class IdentifyRecord:
+    """One IDENTIFY the fake received, in arrival order in :attr:`FakeDiscord.identifies`.
+
+    ``shard`` is the ``[shard_id, shard_count]`` the bot sent (None for an unsharded bot);
+    ``at`` and ``ready_at`` are the fake's own ``time.monotonic()`` when the IDENTIFY arrived
+    and when READY went back, so a test can check how bots spaced their IDENTIFYs without
+    timing its own code.
+    """
+
+    shard: tuple[int, int] | None
+    at: float
+    ready_at: float | None = None
+
+    def bucket(self, max_concurrency: int) -> int:
+        """Discord's rate-limit key of this IDENTIFY: ``shard_id % max_concurrency``."""
+        return (self.shard[0] if self.shard else 0) % max_concurrency
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that receives a guild's events, by Discord's formula."""
+    return (guild_id >> 22) % shard_count
+
+
 class _GatewaySession:
     """A gateway session: outlives its socket so a RESUME can pick it up on a new one."""
 

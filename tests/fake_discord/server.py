@@ -48,6 +48,7 @@ from .gateway import GatewaySocket
 from .payloads import (
     API_PREFIX,
     FakeGuild,
+    IdentifyRecord,
     RecordedRequest,
     _Connection,
     _FailureRule,
@@ -67,9 +68,20 @@ class FakeDiscord(WorldState, RequestLog, TesterSide, GatewaySocket, RestApi):
     deliberately differs from the bot user's id so code that confuses them fails here.
     """
 
-    def __init__(self, *, bot_name: str = "newsdesk-test", heartbeat_interval_ms: int = 41_250) -> None:
+    def __init__(
+        self,
+        *,
+        bot_name: str = "newsdesk-test",
+        heartbeat_interval_ms: int = 41_250,
+        recommended_shards: int = 1,
+        max_concurrency: int = 1,
+    ) -> None:
         self._ids = itertools.count(discord.utils.time_snowflake(datetime.datetime.now(datetime.timezone.utc)))
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        #: What ``GET /gateway/bot`` answers: the shard count Discord recommends, and how many
+        #: IDENTIFYs it allows at once (one per bucket ``shard_id % max_concurrency`` every 5 s).
+        self.recommended_shards = recommended_shards
+        self.max_concurrency = max_concurrency
         self.users: dict[int, dict[str, Any]] = {}
         self.bot_name = bot_name
         self.bot_id = self.add_user(bot_name, bot=True)
@@ -92,10 +104,15 @@ class FakeDiscord(WorldState, RequestLog, TesterSide, GatewaySocket, RestApi):
         self.requests: list[RecordedRequest] = []
         #: Every frame bots sent on the gateway (IDENTIFY, heartbeats, RESUME, ...), in order.
         self.gateway_received: list[dict[str, Any]] = []
+        #: Every IDENTIFY, with the shard it named and when it arrived and was answered.
+        self.identifies: list[IdentifyRecord] = []
         self._attachments: dict[int, tuple[str, bytes, str]] = {}
         self._failures: list[_FailureRule] = []
         self._sessions: dict[str, _GatewaySession] = {}
         self._connections: set[_Connection] = set()
+        # Cleared by hold_hello(): sockets connect but hear no HELLO, so they cannot IDENTIFY yet.
+        self._hello_gate = asyncio.Event()
+        self._hello_gate.set()
         # Notified whenever a request is answered or a gateway session changes state.
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None

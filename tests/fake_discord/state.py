@@ -39,6 +39,7 @@ class WorldState:
         name: str = "Test Guild",
         channels: Sequence[str] = ("general",),
         members: Iterable[int] = (),
+        shard: tuple[int, int] | None = None,
     ) -> FakeGuild:
         """Create a guild with text channels named ``channels`` (positions in order).
 
@@ -46,8 +47,11 @@ class WorldState:
         :meth:`add_user`. Add guilds before the bot connects: IDENTIFY sends a GUILD_CREATE
         for each. To add one to a running bot, dispatch
         ``("GUILD_CREATE", fake.guild_payload(guild.id))`` yourself.
+
+        ``shard=(shard_id, shard_count)`` picks an id whose events go to that shard (the
+        fake's ids are consecutive, so without it every guild lands on the same shard).
         """
-        guild_id = guild_id or self.new_id()
+        guild_id = guild_id or (self._id_on_shard(*shard) if shard else self.new_id())
         channel_ids: dict[str, int] = {}
         for position, channel_name in enumerate(channels):
             channel_id = self.new_id()
@@ -73,6 +77,13 @@ class WorldState:
         guild = FakeGuild(guild_id, name, channel_ids, member_ids)
         self.guilds[guild_id] = guild
         return guild
+
+    def _id_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A fresh snowflake whose timestamp part puts it on ``shard_id`` of ``shard_count``."""
+        snowflake = self.new_id()
+        timestamp = snowflake >> 22
+        timestamp += (shard_id - timestamp) % shard_count  # a few ms later: unused by new_id() for 4M ids
+        return timestamp << 22 | snowflake & (1 << 22) - 1
 
     def add_role(self, guild_id: int, name: str, members: Iterable[int] = ()) -> int:
         """Create a role (no permissions of its own) in a guild and give it to ``members``.

@@ -34,22 +34,44 @@ class TesterSide:
             if session.ready and session.connection in self._connections and not session.connection.ws.closed
         ]
 
-    async def wait_ready(self, timeout: float = 10.0) -> None:
+    async def wait_ready(self, timeout: float = 10.0, *, shards: Iterable[int] | None = None) -> None:
         """Wait until a bot has identified (or resumed) and been sent READY and its guilds.
 
-        That is the fake's view; the bot's ``on_ready`` follows ``guild_ready_timeout``
-        later (``run_bot`` waits for that instead).
+        With ``shards``, wait until each of those shard ids has a live session (whichever
+        process runs it). That is the fake's view; the bot's ``on_ready`` follows
+        ``guild_ready_timeout`` later (``run_bot`` waits for that instead).
         """
-        await self._wait(lambda: bool(self._live_sessions()), timeout)
+        if shards is None:
+            await self._wait(lambda: bool(self._live_sessions()), timeout)
+            return
+        wanted = set(shards)
+        await self._wait(lambda: wanted <= {s.shard[0] for s in self._live_sessions() if s.shard}, timeout)
+
+    def hold_hello(self) -> None:
+        """Connect sockets without HELLO until :meth:`release_hello`, so bots started apart
+        reach IDENTIFY together (discord.py identifies right after HELLO)."""
+        self._hello_gate.clear()
+
+    async def release_hello(self, *, once_connected: int, timeout: float = 60.0) -> None:
+        """Wait until ``once_connected`` gateway sockets are open, then send each its HELLO."""
+        await self._wait(lambda: len(self._connections) >= once_connected, timeout)
+        self._hello_gate.set()
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a DISPATCH of ``event`` to every connected bot."""
-        await self._broadcast(event, lambda session: data)
+        """Send a DISPATCH of ``event`` to every connected bot, or under sharding to the shard that
+        owns its guild (``data["guild_id"]``, or ``data["id"]`` for ``GUILD_*`` events; shard 0 for
+        events of no guild), as Discord does."""
+        guild_id = data.get("guild_id") or (data.get("id") if event.startswith("GUILD_") else None)
+        await self._broadcast(event, lambda session: data, int(guild_id) if guild_id else None)
 
-    async def _broadcast(self, event: str, data_for: Callable[[_GatewaySession], dict[str, Any]]) -> None:
-        sessions = self._live_sessions()
+    async def _broadcast(
+        self, event: str, data_for: Callable[[_GatewaySession], dict[str, Any]], guild_id: int | None
+    ) -> None:
+        """Send ``event`` to every live session that receives ``guild_id``'s events (None: DMs)."""
+        sessions = [session for session in self._live_sessions() if self._session_receives(session, guild_id)]
         if not sessions:
-            raise RuntimeError(f"cannot dispatch {event}: no bot is connected to the fake gateway")
+            where = f"guild {guild_id}" if guild_id else "DMs"
+            raise RuntimeError(f"cannot dispatch {event}: no bot connected to the fake gateway receives {where}")
         for session in sessions:
             assert session.connection is not None
             await session.connection.send(DISPATCH, data_for(session), event)
@@ -101,7 +123,7 @@ class TesterSide:
                 return message
             return {**message, "content": "", "embeds": [], "attachments": [], "components": []}
 
-        await self._broadcast("MESSAGE_CREATE", visible_to)
+        await self._broadcast("MESSAGE_CREATE", visible_to, int(channel["guild_id"]) if in_guild else None)
         return message
 
     async def send_interaction(
