@@ -55,7 +55,12 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--offset", type=int, default=0, help="skip this many questions first")
 
     run = commands.add_parser("run", help="run the Discord bot (token: DISCORD_TOKEN, or a .env file)")
-    run.add_argument("--shards", type=int, metavar="N", help="how many shards (default: as many as Discord recommends)")
+    run.add_argument(
+        "--shard-count", type=int, metavar="N", help="the bot's shards, in all its processes (default: as Discord recommends)"
+    )
+    run.add_argument(
+        "--shard-ids", metavar="I,J,...", help="run only these shards (other processes run the rest); needs --shard-count"
+    )
 
     sync = commands.add_parser("sync", help="upload the bot's slash commands to Discord")
     sync.add_argument("--guild", type=int, metavar="ID", help="to this server only, where they appear at once")
@@ -298,7 +303,14 @@ async def _with_bot(args: argparse.Namespace, work, **options) -> int:
 
 
 async def _cmd_run(args: argparse.Namespace) -> int:
-    return await _with_bot(args, lambda bot, token: bot.start(token), shard_count=args.shards)
+    from newsdesk.bot.discord.shards import ShardRange
+
+    try:
+        shards = ShardRange.parse(args.shard_ids, args.shard_count)
+    except ValueError as exc:
+        print(f"newsdesk run: {exc}", file=sys.stderr)
+        return 2
+    return await _with_bot(args, lambda bot, token: bot.start(token), **shards.bot_options())
 
 
 async def _cmd_sync(args: argparse.Namespace) -> int:

@@ -103,11 +103,9 @@ def test_a_missing_token_is_one_line(tmp_path, monkeypatch, capsys):
     assert err == "newsdesk: no Discord token: set DISCORD_TOKEN in the environment or in a .env file.\n"
 
 
-async def test_a_sharded_bot_connects_every_shard(fake_discord, settings):
-    """Interactions are not exercised here: the fake dispatches every event to every shard,
-    where Discord sends each only to the shard of its guild."""
-    for i in range(4):
-        fake_discord.add_guild(name=f"Server {i}")
+async def test_a_sharded_bot_connects_every_shard_and_answers_on_each(fake_discord, settings):
+    """The fake sends each guild's events only to the shard that owns it, as Discord does."""
+    guilds = [fake_discord.add_guild(name=f"Server {i}", shard=(i % 2, 2)) for i in range(4)]
     sharded = make_bot(settings, shard_count=2)
 
     async def identify_at_once(shard_id: int, *, initial: bool = False) -> None:
@@ -116,7 +114,10 @@ async def test_a_sharded_bot_connects_every_shard(fake_discord, settings):
     sharded.before_identify_hook = identify_at_once
     async with serve(sharded) as bot:
         assert bot.shard_count == 2 and len(bot.guilds) == 4
-        assert {guild.shard_id for guild in bot.guilds} <= {0, 1}
+        assert sorted(guild.shard_id for guild in bot.guilds) == [0, 0, 1, 1]
+        for guild in guilds:
+            shown = await command(fake_discord, "help", channel_id=guild.channels["general"])
+            assert "`/ask`" in shown["embeds"][0]["fields"][0]["value"]
     assert sorted(f["d"]["shard"] for f in fake_discord.gateway_received if f["op"] == 2) == [[0, 2], [1, 2]]
 
 
