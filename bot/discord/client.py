@@ -17,6 +17,7 @@ from discord.ext import commands
 from newsdesk.index import Engine, Settings
 
 from .config import DiscordConfig
+from .identify import IdentifyTurns, identify_turns
 from .reading import StartupReading
 from .replies import NO_MENTIONS, report
 
@@ -40,16 +41,21 @@ class NewsdeskTree(app_commands.CommandTree):
 
 
 class NewsdeskBot(commands.AutoShardedBot):
-    """The newsdesk bot. Auto-sharded: one shard until Discord recommends more, or `shard_count`.
+    """The newsdesk bot. Auto-sharded: one shard until Discord recommends more, or `shard_count`;
+    `shard_ids` (with `shard_count`) runs only those shards, other processes running the rest.
 
     Args:
         settings: the engine's settings; `settings.extra["discord"]` configures the bot.
         serve: False for `newsdesk sync`, which needs the commands but not the model,
             the corpus scan or an automatic sync.
-        **options: passed to `commands.AutoShardedBot` (`shard_count`, `guild_ready_timeout`, ...).
+        **options: passed to `commands.AutoShardedBot` (`shard_count`, `shard_ids`,
+            `guild_ready_timeout`, ...).
     """
 
     engine: Engine
+    #: How this process takes turns to IDENTIFY with the bot's other processes; None: it runs
+    #: every shard, and discord.py's own spacing does.
+    identify_turns: IdentifyTurns | None = None
 
     def __init__(self, settings: Settings, *, serve: bool = True, **options) -> None:
         # The bot never joins voice; without this discord.py warns at every start that it cannot.
@@ -72,9 +78,12 @@ class NewsdeskBot(commands.AutoShardedBot):
         # corpus/ is read in the background at start-up (the Corpus cog) while the gateway
         # connects; until then, answers say they may be incomplete.
         self.reading = StartupReading()
+        self._max_concurrency: int | None = None
 
     async def setup_hook(self) -> None:
         self.engine = await Engine.open(settings=self.engine_settings)
+        shards_elsewhere = self.shard_ids is not None and len(self.shard_ids) < (self.shard_count or 0)
+        self.identify_turns = identify_turns(shards_elsewhere, self.application_id, self.config)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self.serve:
@@ -91,7 +100,20 @@ class NewsdeskBot(commands.AutoShardedBot):
         """No prefix commands: questions in messages are the asking cog's listener's job."""
 
     async def on_ready(self) -> None:
-        log.info("connected as %s (%s) to %d server(s)", self.user, self.application_id, len(self.guilds))
+        shards = ",".join(map(str, sorted(self.shards)))
+        log.info(
+            "connected as %s (%s) to %d server(s) on shard(s) %s of %s",
+            self.user, self.application_id, len(self.guilds), shards, self.shard_count,
+        )
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for this shard's turn to IDENTIFY: across processes when others run shards too."""
+        if self.identify_turns is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        if self._max_concurrency is None:
+            self._max_concurrency = (await self.fetch_session_start_limits()).max_concurrency
+        await self.identify_turns.take_turn((shard_id or 0) % self._max_concurrency)
 
     # --- command sync ----------------------------------------------------------------
 

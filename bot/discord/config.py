@@ -27,6 +27,8 @@ class DiscordConfig:
     follow_per_seconds: float = 60.0
     api_base: str = ""
     gateway_url: str = ""
+    identify_seconds: float = 5.0
+    identify_lock_dir: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.quotes_per_message <= EMBEDS_PER_MESSAGE:
