@@ -9,16 +9,20 @@ import pytest
 from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
     EPHEMERAL,
     body,
+    bot_settings,
     command,
+    component,
+    components,
     guild,
     make_bot,
     nobody_pinged,
+    message_id,
     reply,
     seed,
     serve,
     settings,
 )
-from tests.dated_news import NOW, STORY, STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS
+from tests.dated_news import NOW, STORY, STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS, older_reports
 from tests.helpers import ORCHARD
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
@@ -103,3 +107,20 @@ async def test_a_question_for_the_latest_shows_dates_first_and_today_says_when_n
     today = await command(fake_discord, "ask", {"question": "what happened in the lakeside ferry strike today?"})
     assert today["content"] == "Nothing dated on 2024-05-03 answers that; here are the newest reports I have."
     assert today["embeds"][0]["title"] == f"1. 2024-05-01 · {STRIKE_ENDS['title']}"
+
+
+async def test_a_long_timeline_is_paged(fake_discord, guild, tmp_path):
+    settings = bot_settings(tmp_path)
+    await seed(settings, [*older_reports(20), *STORY])
+    async with serve(make_bot(settings)):
+        sent = await fake_discord.send_interaction("timeline", {"topic": "ferry strike pay"})
+        first = await reply(fake_discord, sent)
+        counter = components(body(first))[1]["label"]
+        turn = await fake_discord.send_interaction(custom_id=component(body(first), "Next")["custom_id"],
+                                                   message_id=message_id(first))
+        second = body(await reply(fake_discord, turn))["embeds"][0]["description"]
+    pages = int(counter.split("/")[1])
+    assert counter == f"1/{pages}" and pages > 1
+    first_entries = body(first)["embeds"][0]["description"].split("\n\n")
+    assert first_entries[0].startswith("**Ferry strike bulletin")  # the oldest reports open the story
+    assert not set(second.split("\n\n")) & set(first_entries)  # the next entries, none repeated
