@@ -149,6 +149,9 @@ class Store(Protocol):
         """Passage ids, ascending, of those articles (None: any) dated from `dated_from` (an ISO day,
         included) to before `dated_before` (excluded); undated articles are outside any date bound."""
 
+    async def articles_after(self, article_id: int) -> dict[str, list[int]]:
+        """The ids of the articles added after `article_id` (ids only grow), ascending, by scope."""
+
     # --- follows: standing questions and what was delivered for them ---------------------
 
     async def add_follow(self, owner: str, scopes: Sequence[str], topic: str, target: str) -> Follow: ...

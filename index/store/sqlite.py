@@ -525,6 +525,13 @@ class SqliteStore:
         rows = await cursor.fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    async def articles_after(self, article_id: int) -> dict[str, list[int]]:
+        cursor = await self._read.execute("SELECT scope, id FROM articles WHERE id > ? ORDER BY id", (article_id,))
+        found: dict[str, list[int]] = {}
+        for scope, found_id in await cursor.fetchall():
+            found.setdefault(scope, []).append(found_id)
+        return found
+
     # --- follows ---------------------------------------------------------------------
 
     async def add_follow(self, owner: str, scopes: Sequence[str], topic: str, target: str) -> Follow:

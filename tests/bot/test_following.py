@@ -140,3 +140,15 @@ async def test_only_admins_may_follow(fake_discord, guild, newsroom):
     )
     refused = await command(fake_discord, "unfollow", {"follow": "1"})
     assert refused["content"].startswith("Only members with the Manage Server permission")
+
+
+async def test_articles_added_while_the_bot_was_down_are_posted_when_it_starts(fake_discord, guild, settings):
+    world = guild.channels["world"]
+    await seed(settings, [STRIKE_BEGINS])
+    async with serve(make_bot(settings)):
+        await follow(fake_discord, world, permissions=MANAGE_GUILD)
+    await seed(settings, [STRIKE_ENDS])  # `newsdesk ingest` while the bot is stopped
+    async with serve(make_bot(settings)):
+        post = await fake_discord.wait_for_request(method="POST", path=f"/channels/{world}/messages")
+    assert post.json["embeds"][0]["title"] == STRIKE_ENDS["title"]
+    assert len(follow_posts(fake_discord, world)) == 1  # only what came while it was down

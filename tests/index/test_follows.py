@@ -48,3 +48,22 @@ async def test_a_follow_on_an_unrelated_topic_matches_nothing(tmp_path: Path):
         report = await engine.ingest_paths([write_jsonl(tmp_path / "a.jsonl", [BRIDGE, ORCHARD])])
         ids = tuple(i for f in report.files for i in f.article_ids)
         assert await engine.follows.matches(ArticlesAdded(GLOBAL_SCOPE, ids)) == []
+
+
+async def test_articles_added_while_nobody_listened_are_matched_later_and_only_for_newer_follows(tmp_path: Path):
+    settings = hashing_settings(tmp_path / "data")
+    async with await Engine.open(settings=settings) as engine:
+        await engine.ingest_paths([write_jsonl(tmp_path / "old.jsonl", [STRIKE_BEGINS])])
+        assert await engine.follows.missed() == []  # the first time, matching starts now
+        follow = await engine.follows.add("g", [GLOBAL_SCOPE, "g"], "lakeside ferry strike", "c")
+    async with await Engine.open(settings=settings) as engine:  # another process adds, with no one listening
+        report = await engine.ingest_document(write_jsonl(tmp_path / "n.jsonl", [STRIKE_ENDS]).read_bytes(), "n.jsonl", "g")
+    async with await Engine.open(settings=settings) as engine:
+        (missed,) = await engine.follows.missed()
+        assert missed == ArticlesAdded("g", tuple(report.article_ids))
+        assert [(f.id, q.article.title) for f, q in await engine.follows.matches(missed)] == [(follow.id, STRIKE_ENDS["title"])]
+        await engine.follows.matched(missed)
+        assert await engine.follows.missed() == []
+        # The strike's start was stored before the follow began: matched late, it is not news to it.
+        (old_id,) = (a.id for a in await engine.articles() if a.title == STRIKE_BEGINS["title"])
+        assert await engine.follows.matches(ArticlesAdded(GLOBAL_SCOPE, (old_id,))) == []

@@ -2,9 +2,10 @@
 
 Follows live in the engine's store (standing questions with once-only delivery claims), so
 they survive restarts and every writer's articles (uploads, corpus/ scans, feeds) reach them:
-the engine tells this cog of new articles once they are committed, and the cog posts the
-best quote of each one that answers a follow, in the follow's channel, at most once, and no
-faster than `follow_posts` per `follow_per_seconds` per channel.
+the engine tells this cog of new articles once they are committed (and, at start-up, of
+those added while it was not listening), and the cog posts the best quote of each one that
+answers a follow, in the follow's channel, at most once, and no faster than `follow_posts`
+per `follow_per_seconds` per channel.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class Following(commands.GroupCog, group_name="follow", group_description="Stori
     async def cog_load(self) -> None:
         # The engine calls this on the event loop, right after a commit: it only queues the news.
         self._unsubscribe = self.bot.engine.subscribe(self._new_articles.put_nowait)
+        # Then what was added while the bot was not listening (claims stop anything going out twice).
+        for event in await self.bot.engine.follows.missed():
+            self._new_articles.put_nowait(event)
         self._spawn(self._match_new_articles(), "newsdesk: matching new articles to follows")
 
     async def cog_unload(self) -> None:
@@ -104,6 +108,7 @@ class Following(commands.GroupCog, group_name="follow", group_description="Stori
             event = await self._new_articles.get()
             try:
                 matches = await self.bot.engine.follows.matches(event)
+                await self.bot.engine.follows.matched(event)
             except Exception:  # keep listening: the next batch may match
                 log.exception("matching new articles %s to follows failed", event.article_ids)
                 continue
