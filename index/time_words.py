@@ -32,7 +32,7 @@ def _month_start(day: dt.date) -> dt.date:
 
 # Phrases naming days, each with the days it names relative to today (both ends included).
 _PERIODS: tuple[tuple[re.Pattern[str], Callable[[dt.date], tuple[dt.date, dt.date]]], ...] = tuple(
-    (re.compile(rf"\b{pattern}\b", re.IGNORECASE), days)
+    (re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE), days)
     for pattern, days in (
         (r"today|tonight|this (morning|afternoon|evening)", lambda t: (t, t)),
         # News of yesterday is often published today.

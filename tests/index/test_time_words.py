@@ -47,6 +47,8 @@ def test_recency_words_ask_for_the_newest_without_limiting_days(question):
         "When does the Start-1 pact expire?",
         "How many people died in the stampede?",
         "what did the weekly newsletter say?",  # "week" inside a word is not a time phrase
+        "what did todays papers print?",  # nor "today" inside one
+        "who won the yesterdays cup?",
     ],
 )
 def test_questions_without_time_words_have_no_time_intent(question):
