@@ -51,6 +51,8 @@ class Following(commands.GroupCog, group_name="follow", group_description="Stori
         self._unsubscribe = None
 
     async def cog_load(self) -> None:
+        if not self.bot.serve:  # `newsdesk sync`: nothing is posted
+            return
         # The engine calls this on the event loop, right after a commit: it only queues the news.
         self._unsubscribe = self.bot.engine.subscribe(self._new_articles.put_nowait)
         # Then what was added while the bot was not listening (claims stop anything going out twice).
