@@ -86,7 +86,7 @@ class Questions:
         if found is None:
             return []
         dated = [c for c in quoting.best_per_article(found, r.abstain_below) if c.date]
-        dated.sort(key=lambda c: (c.date[:10], c.score), reverse=newest_first)
+        dated.sort(key=lambda c: c.date, reverse=newest_first)  # stable: the better quote first within a day
         return [quoting.quote_of(c, found) for c in dated[:limit]]
 
     async def quotes_in(self, topic: str, scopes: Iterable[str], article_ids: Iterable[int]) -> list[Quote]:
