@@ -100,6 +100,7 @@ class Engine:
         await self._indexes.close()
         await self._store.close()
         self._encoders.close()
+        self._ingest.close()
         if self._writer_lock:
             self._writer_lock.release()
 

@@ -2,8 +2,9 @@
 
 Loaded from the store's folder at start-up (rebuilt from stored embeddings when they
 disagree with the database), told of every passage added or removed, and rebuilt when
-they go stale: a small keyword index before the next question, a large one in the
-background while questions go on being answered from the old one.
+they go stale: a small keyword index by the writer when its write is done (or before the
+next question), a large one in the background while questions go on being answered from
+the old one. While a write is under way, no question waits for a keyword rebuild.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable, TypeVar
+from typing import AsyncIterator, Callable, Iterable, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from .settings import VectorSettings
 from .store import PassageRow, Store
 from .types import IndexStats
 from .vectors import VectorIndex, factory as vector_factory, prepare_search_thread
+from .worker import background_executor
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +58,18 @@ class LiveIndexes:
         # seen: it is stale until a build that started after the last change succeeds.
         self._changes = 0
         self._keyword_changes = 0
+        # Writes under way (`writing`): meanwhile questions use the keyword index they find.
+        self._writers = 0
+        # Passages added or removed since the dense index was last saved.
+        self._unsaved = False
         # A large keyword index is rebuilt in the background, in a thread that close() waits for.
         self._keyword_rebuild: asyncio.Task | None = None
         # An outgrown dense index is rebuilt in the background (k-means takes minutes at a million
         # passages); passages added or removed meanwhile are replayed on the new one before it swaps in.
         self._vector_rebuild: asyncio.Task | None = None
+        self._vector_rebuilds_started = 0
         self._replay: list[tuple[str, list[int], np.ndarray | None]] = []
-        self._build_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-keyword-build")
+        self._build_pool = background_executor("newsdesk-keyword-build")
         self._scopes = PassageScopes()
         # Per set of scopes: the passages allowed (None: all), and a keyword index's 0/1 mask for them;
         # the least recently used go first past scope_cache_mb (a thousand servers would not fit).
@@ -208,8 +215,22 @@ class LiveIndexes:
 
     # --- passages added and removed ----------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Around a write (an upload, a removal): questions meanwhile use the keyword index as it
+        is; when the last write is done, a small stale one is rebuilt before it returns (in a
+        thread of its own: questions go on with the old one), so the next question needs none."""
+        self._writers += 1
+        try:
+            yield
+            if self._writers == 1 and self._keyword is not None and self._keyword_stale:
+                if len(self._scopes) <= KEYWORD_REBUILD_WAITS_UP_TO:
+                    await self._refresh_keyword(in_own_thread=True)
+        finally:
+            self._writers -= 1
+
     async def add(self, passage_ids: list[int], matrix: np.ndarray, scope: str) -> None:
-        """Index passages just stored in scope, with their vectors (a row each)."""
+        """Index passages just stored in scope, with their vectors (a row each); `save` writes the index."""
         self._scopes.add(passage_ids, scope)
         self._clear_filters()
         self._changes += 1
@@ -217,21 +238,32 @@ class LiveIndexes:
             self.vectors = await self._rebuild_vectors()
             return
         await self.search(self.vectors.add, passage_ids, matrix)
-        await self._save_vectors(self.vectors)
+        self._unsaved = True
         if self._vector_rebuild is not None:
             self._replay.append(("add", passage_ids, matrix))
         elif self._outgrown(self.vectors):
             self._vector_rebuild = asyncio.create_task(self._rebuild_vectors_in_background())
+            self._vector_rebuilds_started += 1
 
     async def remove(self, passage_ids: list[int]) -> None:
-        """Forget passages just removed from the store."""
+        """Forget passages just removed from the store; `save` writes the index."""
         self._scopes.remove(passage_ids)
         self._clear_filters()
         self._changes += 1
         if self.vectors is not None:
             await self.search(self.vectors.remove, passage_ids)
+            self._unsaved = True
             if self._vector_rebuild is not None:
                 self._replay.append(("remove", passage_ids, None))
+
+    async def save(self) -> None:
+        """Write the dense index if passages were added or removed since it was last written.
+
+        Once per write, not per chunk of an upload: at a million passages the file takes
+        seconds to write. A crash before it leaves the saved index behind the store, which
+        the write generation tells on the next open (the index is then rebuilt)."""
+        if self._unsaved and self.vectors is not None:
+            self._unsaved = False
             await self._save_vectors(self.vectors)
 
     # --- scopes ------------------------------------------------------------------
@@ -277,13 +309,18 @@ class LiveIndexes:
 
         When passages were added or removed since it was built, a small index is rebuilt
         before answering; a large one (seconds to minutes) keeps answering while a new
-        one is built in the background, so no question waits. Passages added meanwhile
-        are scored by their words with the old index's statistics (`KeywordScores.of`).
+        one is built in the background, so no question waits. While a write is under way,
+        questions answer from the index as it is, and the writer rebuilds it when done
+        (`writing`). Passages added meanwhile are found by meaning, and scored by their
+        words with the old index's statistics (`KeywordScores.of`).
         """
-        if self._keyword is None or (self._keyword_stale and len(self._scopes) <= KEYWORD_REBUILD_WAITS_UP_TO):
+        if self._keyword is None:
             await self._refresh_keyword()
-        elif self._keyword_stale and (self._keyword_rebuild is None or self._keyword_rebuild.done()):
-            self._keyword_rebuild = asyncio.create_task(self._rebuild_keyword_in_background())
+        elif self._keyword_stale and not self._writers:  # during a write, the writer rebuilds it when done
+            if len(self._scopes) <= KEYWORD_REBUILD_WAITS_UP_TO:
+                await self._refresh_keyword()
+            elif self._keyword_rebuild is None or self._keyword_rebuild.done():
+                self._keyword_rebuild = asyncio.create_task(self._rebuild_keyword_in_background())
         return self._keyword
 
     async def keyword_scores(
@@ -298,13 +335,12 @@ class LiveIndexes:
         Returns:
             Whether one was running or has been started since the engine opened.
         """
-        vectors = self._vector_rebuild
-        if vectors is not None:
-            await vectors
-        if self._keyword_rebuild is None:
-            return vectors is not None
-        await self._keyword_rebuild
-        return True
+        if self._vector_rebuild is not None:
+            await self._vector_rebuild
+        if self._keyword_rebuild is not None:
+            await self._keyword_rebuild
+        # one started during an upload may have finished before it did
+        return bool(self._vector_rebuilds_started) or self._keyword_rebuild is not None
 
     @property
     def _keyword_stale(self) -> bool:

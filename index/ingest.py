@@ -1,7 +1,11 @@
 """Every write to the store: ingest (read, split, dedupe, embed, store, then tell the indexes), remove and re-embed.
 
-Writes are serialised by a lock, so the store and the indexes always move together. New
-articles are announced (`events`) once committed and indexed, after the lock is released.
+A file is stored a chunk of whole articles at a time: read and split in the ingest thread,
+embedded in the embedder's (both below questions in priority: `worker`), then committed in
+one transaction and indexed. Questions take none of the locks involved, so they are
+answered throughout, from every chunk committed so far. The commits and index updates are
+serialised by a lock, so the store and the indexes always move together. New articles are
+announced (`events`) a chunk at a time, once committed and indexed, after the lock is released.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -23,11 +27,28 @@ from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
 from .settings import Settings
 from .store import GLOBAL_SCOPE, NewArticle, NewPassage, NewSentence, Store
+from .worker import background_executor
+
+T = TypeVar("T")
 
 
 def content_hash(text: str) -> str:
     """Identity of an article's or passage's text; white space differences do not count."""
     return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+def chunks(articles: Sequence[ArticleDraft], max_chars: int) -> Iterator[list[ArticleDraft]]:
+    """Consecutive articles, grouped while their texts add up to at most max_chars (an article never splits)."""
+    chunk: list[ArticleDraft] = []
+    size = 0
+    for draft in articles:
+        if chunk and size + len(draft.text) > max_chars:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(draft)
+        size += len(draft.text)
+    if chunk:
+        yield chunk
 
 
 @dataclass
@@ -77,6 +98,14 @@ class Ingest:
         self._encoders = encoders
         self._indexes = indexes
         self._write_lock = asyncio.Lock()
+        # Reading and splitting files: off the event loop, below questions in priority.
+        self._worker = background_executor("newsdesk-ingest")
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
+
+    async def _in_worker(self, fn: Callable[..., T], *args) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
 
     async def check_model(self, allow_change: bool) -> None:
         """Refuse a store embedded with another model, unless allowed (to re-embed it); record the model of a new one.
@@ -117,12 +146,13 @@ class Ingest:
         """
         report = IngestReport()
         limits = self._read_limits()
-        for path in iter_corpus_files(paths):
-            result = await asyncio.to_thread(read_path, path, limits)
-            file_report = await self._store_read(result, path.name, scope, strict=False)
-            report.files.append(file_report)
-            if on_file:
-                on_file(file_report)
+        async with self._indexes.writing():
+            for path in iter_corpus_files(paths):
+                result = await self._in_worker(read_path, path, limits)
+                file_report = await self._store_read(result, path.name, scope, strict=False)
+                report.files.append(file_report)
+                if on_file:
+                    on_file(file_report)
         return report
 
     async def ingest_folder_if_changed(
@@ -146,17 +176,18 @@ class Ingest:
             return None
         files_key = f"folder_files:{scope}:{folder.resolve()}"
         previous = json.loads(await self._store.get_meta(files_key) or "{}")
-        for name, entry in previous.items():
-            if stats.get(name) != entry["stat"]:
-                for article_id in entry["articles"]:
-                    await self.remove(article_id, [scope])
         report, record = IngestReport(), {}
-        for path in files:
-            name = str(path.relative_to(folder))
-            (file_report,) = (await self.ingest_paths([path], scope, on_file)).files
-            report.files.append(file_report)
-            kept = previous[name]["articles"] if previous.get(name, {}).get("stat") == stats[name] else []
-            record[name] = {"stat": stats[name], "articles": kept + file_report.article_ids}
+        async with self._indexes.writing():
+            for name, entry in previous.items():
+                if stats.get(name) != entry["stat"]:
+                    for article_id in entry["articles"]:
+                        await self.remove(article_id, [scope])
+            for path in files:
+                name = str(path.relative_to(folder))
+                (file_report,) = (await self.ingest_paths([path], scope, on_file)).files
+                report.files.append(file_report)
+                kept = previous[name]["articles"] if previous.get(name, {}).get("stat") == stats[name] else []
+                record[name] = {"stat": stats[name], "articles": kept + file_report.article_ids}
         await self._store.set_meta(files_key, json.dumps(record))
         await self._store.set_meta(key, signature)
         return report
@@ -173,35 +204,49 @@ class Ingest:
         Returns:
             What was added, or why the file was refused.
         """
-        result = await asyncio.to_thread(read_document, data, name, self._read_limits())
-        return await self._store_read(result, name, scope, strict=strict)
+        async with self._indexes.writing():
+            result = await self._in_worker(read_document, data, name, self._read_limits())
+            return await self._store_read(result, name, scope, strict=strict)
 
     async def _store_read(self, result: ReadResult, name: str, scope: str, *, strict: bool) -> FileReport:
+        """Store a file's articles a chunk at a time (`chunks`), each chunk committed whole."""
         report = FileReport(origin=name, problems=list(result.problems))
         if strict and result.problems:
             return report
-        async with self._write_lock:
-            new_articles: list[tuple[ArticleDraft, str, list[NewPassage]]] = []
-            texts: dict[str, str] = {}
-            seen: set[str] = set()
-            for draft in result.articles:
-                digest = content_hash(draft.text)
+        seen: set[str] = set()
+        for chunk in chunks(result.articles, self._settings.corpus.chunk_chars):
+            digests = await self._in_worker(lambda: [content_hash(d.text) for d in chunk])
+            fresh: list[tuple[ArticleDraft, str]] = []
+            for draft, digest in zip(chunk, digests):
                 if digest in seen or await self._store.has_article(scope, digest):
                     report.duplicates += 1
-                    continue
-                seen.add(digest)
-                new_articles.append((draft, digest, self._split(draft.text, texts)))
-            if not new_articles:
-                return report
-            vectors = await self._vectors_for(texts)
+                else:
+                    seen.add(digest)
+                    fresh.append((draft, digest))
+            if fresh:
+                await self._store_chunk(fresh, scope, report)
+        async with self._write_lock:
+            await self._indexes.save()
+        return report
+
+    def _new_articles(self, fresh: list[tuple[ArticleDraft, str]], scope: str, texts: dict[str, str]) -> list[NewArticle]:
+        """The articles to store, split into passages and sentences (whose texts go into texts by hash)."""
+        return [
+            NewArticle(scope, h, d.title, d.text, d.origin, d.source, d.date, d.url, tuple(self._split(d.text, texts)))
+            for d, h in fresh
+        ]
+
+    async def _store_chunk(self, fresh: list[tuple[ArticleDraft, str]], scope: str, report: FileReport) -> None:
+        """Split and embed new articles outside the write lock, then commit them in one transaction and index them."""
+        texts: dict[str, str] = {}
+        drafts = await self._in_worker(self._new_articles, fresh, scope, texts)
+        vectors = await self._vectors_for(texts)
+        async with self._write_lock:
             if await self._store.get_meta("embedding_dim") is None:
                 # recorded before any article commits, so a crash can never leave it unset
                 await self._store.set_meta("embedding_dim", str(len(next(iter(vectors.values())))))
-            drafts = [
-                NewArticle(scope, digest, d.title, d.text, d.origin, d.source, d.date, d.url, tuple(passages))
-                for d, digest, passages in new_articles
-            ]
             stored = await self._store.add_articles(drafts, self._encoders.model_identity, vectors)
+            added_articles: list[int] = []
             added_ids: list[int] = []
             added_vectors: list[np.ndarray] = []
             for draft, result in zip(drafts, stored):
@@ -209,16 +254,16 @@ class Ingest:
                     report.duplicates += 1
                     continue
                 article_id, passage_ids = result
-                report.article_ids.append(article_id)
-                report.articles_added += 1
+                added_articles.append(article_id)
                 report.passages_added += len(passage_ids)
                 added_ids.extend(passage_ids)
                 added_vectors.extend(vectors[p.text_hash] for p in draft.passages)
             if added_ids:
                 await self._indexes.add(added_ids, np.stack(added_vectors), scope)
-        if report.article_ids:  # committed and searchable; the write lock is released
-            self._events.publish(ArticlesAdded(scope, tuple(report.article_ids)))
-        return report
+        report.article_ids.extend(added_articles)
+        report.articles_added += len(added_articles)
+        if added_articles:  # committed and searchable; the write lock is released
+            self._events.publish(ArticlesAdded(scope, tuple(added_articles)))
 
     def _split(self, text: str, texts: dict[str, str]) -> list[NewPassage]:
         """An article's passages and their sentences; every text to embed goes into texts by hash.
@@ -253,11 +298,12 @@ class Ingest:
         Returns:
             True if an article was removed.
         """
-        async with self._write_lock:
+        async with self._indexes.writing(), self._write_lock:
             passage_ids = await self._store.remove_article(article_id, scopes)
             if passage_ids is None:
                 return False
             await self._indexes.remove(passage_ids)
+            await self._indexes.save()
             return True
 
     async def reembed(self, on_batch: Callable[[int, int], None] | None = None) -> int:

@@ -32,6 +32,7 @@ class CorpusSettings:
     dir: Path = PROJECT_ROOT / "corpus"
     max_file_bytes: int = 5_000_000
     max_article_chars: int = 500_000
+    chunk_chars: int = 20_000
 
 
 @dataclass(frozen=True)

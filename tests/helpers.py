@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -47,3 +48,19 @@ def hashing_settings(data_dir: Path, **retrieval) -> Settings:
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
+
+
+FILLER_WORDS = (
+    "river council budget school harvest railway museum festival election storm factory "
+    "hospital bakery theatre ferry market tunnel library stadium vineyard glacier canal"
+).split()
+
+
+def filler_articles(count: int, seed: int = 5) -> list[dict]:
+    """Articles of random everyday words, three paragraphs each: bulk for the index."""
+    rng = random.Random(seed)
+
+    def paragraph() -> str:
+        return " ".join(rng.choice(FILLER_WORDS) for _ in range(30)).capitalize() + "."
+
+    return [{"title": f"Filler {n}", "text": "\n\n".join(paragraph() for _ in range(3))} for n in range(count)]

@@ -142,6 +142,7 @@ def run_child(
     kill_after_seconds: float | None = None,
     allowed: int | None = None,
     kill_at: str = "",
+    chunk_chars: int | None = None,
 ) -> tuple[set[str], int, str]:
     """Run the ingesting child, and perhaps SIGKILL it.
 
@@ -149,12 +150,13 @@ def run_child(
     child `kill_fraction` of a typical ingest later. kill_after_seconds: let it ingest
     `allowed` files (all by default) and SIGKILL it that long after spawning it (in start-up,
     opening, ingesting or waiting). Neither: it runs to the end, or to its KILL_AT point
-    where it kills itself.
+    where it kills itself. chunk_chars: how many characters of articles it stores at a time.
 
     Returns:
         (names of the files whose ingest returned, exit code, stderr).
     """
-    env = dict(os.environ, KILL_AT=kill_at, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    env = dict(os.environ, KILL_AT=kill_at, CHUNK_CHARS=str(chunk_chars or ""))
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     err_path = data_dir.parent / "child-stderr.txt"
     lines: list[str] = []
 
@@ -287,16 +289,20 @@ async def test_sigkill_during_ingest_20_times_leaves_a_consistent_store(
 
 
 @pytest.mark.parametrize(
-    ("kill_at", "file_index", "present"),
+    ("kill_at", "file_index", "present", "chunk_chars"),
     [
-        # feed0.jsonl holds several articles; a file is stored in one transaction, so none of them is left
-        ("in-transaction:1", 24, 0),
-        ("before-index:1", 1, 1),  # a01.txt committed, the index not yet updated
-        ("index-written:1", 1, 1),  # a01.txt committed, new index written to .tmp but not renamed
+        # feed0.jsonl holds two articles, which fit in one chunk: a chunk is one transaction, so neither is left
+        ("in-transaction:1", 24, 0, None),
+        # one article a chunk: the first is committed whole, the kill lands in the second's transaction
+        ("in-transaction:2", 24, 1, 1),
+        # the first chunk committed and the index not yet updated: the second article was never stored
+        ("before-index:1", 24, 1, 1),
+        ("before-index:1", 1, 1, None),  # a01.txt committed, the index not yet updated
+        ("index-written:1", 1, 1, None),  # a01.txt committed, new index written to .tmp but not renamed
     ],
 )
 async def test_sigkill_at_each_write_step_is_repaired_on_open(
-    tmp_path: Path, crash_corpus: CrashCorpus, kill_at: str, file_index: int, present: int
+    tmp_path: Path, crash_corpus: CrashCorpus, kill_at: str, file_index: int, present: int, chunk_chars: int | None
 ):
     script = SCRIPTS / "ingest_until_killed.py"
     data_dir = tmp_path / "data"
@@ -304,7 +310,7 @@ async def test_sigkill_at_each_write_step_is_repaired_on_open(
     engine = await Engine.open(settings=hashing_settings(data_dir))
     await engine.ingest_paths([first])
     await engine.close()
-    done, code, err = run_child(script, data_dir, [target], kill_at=kill_at)
+    done, code, err = run_child(script, data_dir, [target], kill_at=kill_at, chunk_chars=chunk_chars)
     assert code == -signal.SIGKILL, f"the child never reached {kill_at} (exit {code}):\n{err}"
     assert done == set()
     await check_consistent(data_dir, crash_corpus, {first.name}, random.Random(1))

@@ -37,6 +37,8 @@ async def test_saved_indexes_from_an_earlier_write_generation_are_rebuilt(tmp_pa
     async with await Engine.open(settings=settings) as engine:
         await engine.ingest_paths([write_jsonl(tmp_path / "a.jsonl", [BRIDGE])])
         await engine.ask("harbour bridge steel cables")  # saves the keyword index over the bridge's passages
+    # later writes by an engine that never loads the keyword index (one that has it rebuilds it as it writes)
+    async with await Engine.open(settings=settings) as engine:
         await engine.ingest_paths([write_jsonl(tmp_path / "b.jsonl", [ORCHARD])])
         (orchard, _) = await engine.articles()
         assert await engine.remove(orchard.id)  # the bridge's passages again, two writes later

@@ -1,7 +1,6 @@
 """The dense index's two kinds: flat below a size, IVF-SQ8 above it, chosen and rebuilt by the engine."""
 
 import logging
-import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,23 +10,7 @@ from newsdesk.index import Engine
 from newsdesk.index.scopes import ScopeFilter
 from newsdesk.index.vectors import IVF, FaissIndex
 
-from tests.helpers import BRIDGE, hashing_settings, write_jsonl
-
-WORDS = (
-    "river council budget school harvest railway museum festival election storm factory "
-    "hospital bakery theatre ferry market tunnel library stadium vineyard glacier canal"
-).split()
-
-
-def filler_articles(count: int, seed: int = 5) -> list[dict]:
-    """Articles of random everyday words, three paragraphs each: bulk for the index."""
-    rng = random.Random(seed)
-
-    def paragraph() -> str:
-        return " ".join(rng.choice(WORDS) for _ in range(30)).capitalize() + "."
-
-    return [{"title": f"Filler {n}", "text": "\n\n".join(paragraph() for _ in range(3))} for n in range(count)]
-
+from tests.helpers import BRIDGE, filler_articles, hashing_settings, write_jsonl
 
 def ivf_settings(data_dir: Path, ivf_from: int, nprobe: int = 1):
     settings = hashing_settings(data_dir)
@@ -96,6 +79,8 @@ async def test_questions_and_uploads_go_on_while_the_ivf_index_is_trained(tmp_pa
 
 async def test_a_servers_upload_is_answered_from_a_large_ivf_index(tmp_path: Path):
     settings = ivf_settings(tmp_path / "data", ivf_from=600, nprobe=1)
+    # the filler in one chunk, so that the index is made ivf at its full size, not when it crosses ivf_from
+    settings = replace(settings, corpus=replace(settings.corpus, chunk_chars=10**7))
     engine = await Engine.open(settings=settings)
     try:
         await engine.ingest_paths([write_jsonl(tmp_path / "filler.jsonl", filler_articles(300))])

@@ -3,11 +3,13 @@
 The parent writes one line to stdin per file it lets the child start.
 
 KILL_AT="<point>:<n>" makes the process SIGKILL itself the n-th time it reaches <point>:
-  in-transaction  inside a file's transaction, after its embeddings are inserted
-  before-index    after the articles are committed, before the vector index is updated
+  in-transaction  inside a chunk's transaction, after its embeddings are inserted
+  before-index    after a chunk's articles are committed, before the vector index is updated
   index-written   after the new index is written to its temporary file, before the rename
+CHUNK_CHARS=<n> stores a file n characters of articles at a time (default: the config's).
 """
 import asyncio, os, signal, sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
@@ -53,7 +55,10 @@ if point:
 
 
 async def main():
-    engine = await Engine.open(settings=hashing_settings(Path(sys.argv[2])))
+    settings = hashing_settings(Path(sys.argv[2]))
+    if os.environ.get("CHUNK_CHARS"):
+        settings = replace(settings, corpus=replace(settings.corpus, chunk_chars=int(os.environ["CHUNK_CHARS"])))
+    engine = await Engine.open(settings=settings)
     from newsdesk.index.passages import sentence_spans
     sentence_spans("Warm up the lazy imports. So that kills land in ingests.")
     print("READY", flush=True)
