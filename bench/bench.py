@@ -6,6 +6,10 @@
 
 - ingest: passages/s end to end (read, split, embed passages and sentences, store, index)
   vs the raw sentence-transformers encoder's passages/s on the same passage texts.
+- upload: question p50/p95 while a 5 MB file is uploaded (asked as its server asks, one
+  after another with a short pause) vs the idle p50/p95 of the same questions on the same
+  engine just before; with the upload's passages/s and MB/min beside the raw encoder's
+  passages/s on its passage texts.
 - query: p50/p95 of `Engine.ask` (embed the question, dense + BM25 search, fuse, select,
   quote) at 10k, 100k and 1M passages of synthetic stores (random texts and vectors; the
   question goes through the real ONNX encoder), vs sentence-transformers encode + FAISS
@@ -25,9 +29,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
+import re
 import resource
 import sqlite3
 import statistics
@@ -133,6 +139,103 @@ async def bench_ingest(article_count: int) -> dict:
         "passages_per_s": round(ours, 1),
         "raw_encoder_passages_per_s": round(raw, 1),
         "ratio": round(ours / raw, 2),
+    }
+
+
+# --- questions during an upload ------------------------------------------------------
+
+
+def shuffled_sentences(text: str, rng: random.Random) -> str:
+    """The text with each sentence's words in another order: a new text, with the encoder cost of the old."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        sentences = []
+        for sentence in re.split(r"(?<=[.!?])\s+", paragraph.strip()):
+            words = sentence.rstrip(".!?").split()
+            rng.shuffle(words)
+            sentences.append(" ".join(words) + ".")
+        paragraphs.append(" ".join(sentences))
+    return "\n\n".join(paragraphs)
+
+
+def upload_file(size_bytes: int) -> bytes:
+    """A jsonl upload of at most size_bytes: the articles of `ingest_texts`, then again and again with
+    their sentences' words shuffled, so that no passage or sentence repeats (each is embedded)."""
+    articles, rng = ingest_texts(10**6), random.Random(13)
+    lines: list[bytes] = []
+    size = 0
+    for turn in itertools.count():
+        for title, body in articles:
+            text = shuffled_sentences(body, rng) if turn else body
+            line = (json.dumps({"title": f"{title} [{turn}]", "text": text}) + "\n").encode()
+            if size + len(line) > size_bytes:
+                return b"".join(lines)
+            lines.append(line)
+            size += len(line)
+    raise AssertionError("unreachable")
+
+
+async def timed_ask(engine: Engine, question: str, scopes: list[str]) -> float:
+    started = time.perf_counter()
+    await engine.ask(question, scopes=scopes)
+    return (time.perf_counter() - started) * 1000
+
+
+async def bench_upload(megabytes: float, repeats: int, pause: float) -> dict:
+    """Question latency while a large file is uploaded to a server, beside the same engine's idle latency.
+
+    The engine holds the bundled corpus; the upload goes to the server "guild-1" as /corpus add
+    sends it, and the questions are asked as that server's members ask (its scope and global).
+    """
+    settings = load_settings()
+    data = upload_file(min(int(megabytes * 1_000_000), settings.corpus.max_file_bytes))
+    scopes = ["global", "guild-1"]
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = await Engine.open(Path(scratch) / "data", settings)
+        try:
+            await engine.ingest_paths([settings.corpus.dir])
+            await engine.warm_up()
+            await engine.embed_passages(["warm up"])  # the model's load is not the upload's
+            idle = [await timed_ask(engine, q, scopes) for q in QUESTIONS * repeats]
+            finished: list[float] = []
+            started = time.perf_counter()
+            upload = asyncio.create_task(engine.ingest_document(data, "upload.jsonl", "guild-1"))
+            upload.add_done_callback(lambda _: finished.append(time.perf_counter()))
+            during = []
+            for question in itertools.cycle(QUESTIONS):
+                if upload.done():
+                    break
+                during.append(await timed_ask(engine, question, scopes))
+                await asyncio.sleep(pause)
+            report = await upload
+            seconds = finished[0] - started
+            uploaded = np.sort(engine.index_stats().ids)[-report.passages_added :]  # the newest ids
+            sample = [p.text for p in await engine.passages(uploaded[:1_000].tolist())]
+        finally:
+            await engine.close()
+    assert not report.problems and report.articles_added, report.problems
+    embedder = raw_embedder(settings)
+    embedder.encode(["warm up"])
+    raw_started = time.perf_counter()
+    embedder.encode(sample)
+    raw = len(sample) / (time.perf_counter() - raw_started)
+    p95, idle_p95 = percentile(during, 95), percentile(idle, 95)
+    return {
+        "upload_bytes": len(data),
+        "articles": report.articles_added,
+        "passages": report.passages_added,
+        "upload_s": round(seconds, 1),
+        "passages_per_s": round(report.passages_added / seconds, 1),
+        "mb_per_min": round(len(data) / 1e6 / (seconds / 60), 2),
+        "raw_encoder_passages_per_s": round(raw, 1),
+        "ratio_to_raw_encoder": round(report.passages_added / seconds / raw, 2),
+        "questions_during": len(during),
+        "pause_s": pause,
+        "during_p50_ms": round(percentile(during, 50), 1),
+        "during_p95_ms": round(p95, 1),
+        "idle_p50_ms": round(percentile(idle, 50), 1),
+        "idle_p95_ms": round(idle_p95, 1),
+        "p95_ratio_to_idle": round(p95 / idle_p95, 2),
     }
 
 
@@ -359,7 +462,7 @@ def discord_at_size(size: int, interactions: int, rate: float, store_root: Path 
         return {"passages": size, **run_worker(*args)}
 
 
-SECTIONS = ("ingest", "query", "recall", "cold_start", "discord")
+SECTIONS = ("ingest", "upload", "query", "recall", "cold_start", "discord")
 
 
 def main() -> None:
@@ -369,6 +472,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=5, help="times each question is asked")
     parser.add_argument("--ingest-articles", type=int, default=60)
+    parser.add_argument("--upload-mb", type=float, default=5, help="size of the upload questions are asked during")
+    parser.add_argument("--pause", type=float, default=0.1, help="seconds between questions during the upload")
     parser.add_argument("--store-root", type=Path, help="keep the synthetic stores here and reuse them")
     parser.add_argument("--eval-store", type=Path, help="a store holding the SQuAD corpus (built there if empty)")
     parser.add_argument("--recall-questions", type=int, default=2_000)
@@ -399,6 +504,8 @@ def main() -> None:
     results: dict = {}
     if "ingest" in args.only:
         results["ingest"] = asyncio.run(bench_ingest(args.ingest_articles))
+    if "upload" in args.only:
+        results["upload"] = asyncio.run(bench_upload(args.upload_mb, args.repeats, args.pause))
     if "query" in args.only:
         results["query"] = [query_at_size(size, args.repeats, args.store_root) for size in args.sizes]
     if "recall" in args.only:
@@ -412,6 +519,14 @@ def main() -> None:
         return
     if i := results.get("ingest"):
         print(f"ingest: {i['passages_per_s']} passages/s vs raw encoder {i['raw_encoder_passages_per_s']} ({i['ratio']}x), {i['passages']} passages")
+    if u := results.get("upload"):
+        print(
+            f"upload of {u['upload_bytes'] / 1e6:.2f} MB ({u['passages']} passages) in {u['upload_s']} s: "
+            f"{u['passages_per_s']} passages/s, {u['mb_per_min']} MB/min vs raw encoder {u['raw_encoder_passages_per_s']} "
+            f"passages/s ({u['ratio_to_raw_encoder']}x) | {u['questions_during']} questions meanwhile: p50 "
+            f"{u['during_p50_ms']} ms, p95 {u['during_p95_ms']} ms vs idle p50 {u['idle_p50_ms']} ms, p95 "
+            f"{u['idle_p95_ms']} ms ({u['p95_ratio_to_idle']}x)"
+        )
     for q in results.get("query", []):
         print(
             f"query @ {q['passages']:>9,} ({q['index_kind']}): p50 {q['p50_ms']} ms, p95 {q['p95_ms']} ms, one server's "
