@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from newsdesk.bot import feeds_cli
 from newsdesk.index import GLOBAL_SCOPE, Answer, Engine, NewsdeskError, load_settings
 from newsdesk.index.writer_lock import WriterLockedError
 
@@ -47,6 +48,8 @@ def _build_parser() -> argparse.ArgumentParser:
     remove.add_argument("article_id", type=int)
 
     commands.add_parser("reembed", help="re-embed every passage with the configured model")
+
+    feeds_cli.add_commands(commands)
 
     evaluate = commands.add_parser("eval", help="measure answer quality on a question set (see README)")
     evaluate.add_argument("dataset", type=Path, help="a folder with corpus/*.txt and questions.jsonl")
@@ -224,6 +227,15 @@ async def _cmd_remove(args: argparse.Namespace) -> int:
         await engine.close()
 
 
+async def _cmd_feeds(args: argparse.Namespace) -> int:
+    """`feed ...` and `watch`: the writer, except to list."""
+    engine = await _open(args, read_only=getattr(args, "feed_command", None) == "list")
+    try:
+        return await feeds_cli.run(args, engine)
+    finally:
+        await engine.close()
+
+
 async def _cmd_reembed(args: argparse.Namespace) -> int:
     engine = await _open(args, allow_model_change=True)
     try:
@@ -330,6 +342,8 @@ COMMANDS = {
     "articles": _cmd_articles,
     "remove": _cmd_remove,
     "reembed": _cmd_reembed,
+    "feed": _cmd_feeds,
+    "watch": _cmd_feeds,
     "eval": _cmd_eval,
     "run": _cmd_run,
     "sync": _cmd_sync,

@@ -21,6 +21,7 @@ import numpy as np
 from .dates import DateRange
 from .encoders import Encoders
 from .events import ArticlesAdded, Events
+from .feeds import Feeds
 from .follows import Follows
 from .indexes import LiveIndexes
 from .ingest import FileReport, Ingest, IngestReport
@@ -52,6 +53,8 @@ class Engine:
         self.clock = utc_now  # "now" for "today", "7d" and recency (UTC); tests set their own
         self._questions = Questions(settings, store, self._retrieval, lambda: self.clock())
         self.follows = Follows(store, self._questions)
+        # RSS, Atom and JSON feeds: add, list, remove, poll; entries come in through `ingest_document`
+        self.feeds = Feeds(self, store, settings.feeds)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -97,6 +100,7 @@ class Engine:
 
     async def close(self) -> None:
         """Close the database and stop the worker threads."""
+        await self.feeds.close()
         await self._indexes.close()
         await self._store.close()
         self._encoders.close()

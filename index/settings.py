@@ -88,6 +88,31 @@ class QuestionSettings:
 
 
 @dataclass(frozen=True)
+class FeedSettings:
+    """`[feeds]`: polling RSS, Atom and JSON Feed (index/feeds/)."""
+
+    poll_seconds: int = 600
+    keep_days: int = 0
+    urls: tuple[str, ...] = ()
+    allow_private_addresses: bool = False
+    allowed_networks: tuple[str, ...] = ()
+    timeout_seconds: float = 20.0
+    max_feed_bytes: int = 5_000_000
+    max_page_bytes: int = 3_000_000
+    max_redirects: int = 5
+    per_host_concurrency: int = 2
+    max_backoff_seconds: int = 86_400
+    failing_after: int = 3
+    user_agent: str = "newsdesk/0.1 (feed reader of a news-quoting Discord bot)"
+
+    def __post_init__(self):
+        if self.poll_seconds < 1:
+            raise ValueError("config: [feeds] poll_seconds must be at least 1")
+        object.__setattr__(self, "urls", tuple(self.urls))
+        object.__setattr__(self, "allowed_networks", tuple(self.allowed_networks))
+
+
+@dataclass(frozen=True)
 class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     corpus: CorpusSettings = field(default_factory=CorpusSettings)
@@ -97,6 +122,7 @@ class Settings:
     relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
     vectors: VectorSettings = field(default_factory=VectorSettings)
     question: QuestionSettings = field(default_factory=QuestionSettings)
+    feeds: FeedSettings = field(default_factory=FeedSettings)
     # Sections the engine does not read (the bot's, say) are kept as plain tables.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -151,6 +177,7 @@ _SECTIONS = {
     "relevance": RelevanceSettings,
     "vectors": VectorSettings,
     "question": QuestionSettings,
+    "feeds": FeedSettings,
 }
 
 

@@ -64,3 +64,8 @@ def filler_articles(count: int, seed: int = 5) -> list[dict]:
         return " ".join(rng.choice(FILLER_WORDS) for _ in range(30)).capitalize() + "."
 
     return [{"title": f"Filler {n}", "text": "\n\n".join(paragraph() for _ in range(3))} for n in range(count)]
+
+
+def with_feeds(settings: Settings, **feeds) -> Settings:
+    """Settings with some [feeds] keys changed (tests reach their loopback feed server: allow_private_addresses)."""
+    return replace(settings, feeds=replace(settings.feeds, **feeds))

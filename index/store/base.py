@@ -64,7 +64,77 @@ class NewArticle:
     passages: tuple[NewPassage, ...]
 
 
-class Store(Protocol):
+@dataclass(frozen=True)
+class FeedRow:
+    """A subscribed feed and where its polling stands (times are epoch seconds)."""
+
+    id: int
+    scope: str
+    url: str
+    title: str | None
+    added_by: str  # "config", "cli", or "discord"
+    interval_seconds: int | None  # None: [feeds] poll_seconds
+    etag: str | None
+    last_modified: str | None
+    created_at: float
+    last_polled_at: float | None
+    last_success_at: float | None
+    last_error: str | None
+    failures: int  # in a row; 0 after a success
+    next_poll_at: float
+    articles: int = 0
+
+
+@dataclass(frozen=True)
+class FeedItemRow:
+    """A feed entry taken in: its identity, the article it became (None once pruned or removed), its hashes."""
+
+    id: int | None
+    feed_id: int
+    guid: str
+    url: str
+    entry_hash: str
+    content_hash: str
+    article_id: int | None
+    published: str | None  # ISO 8601, UTC
+    updated: str | None
+
+
+class FeedStore(Protocol):
+    """Feeds and the entries taken from them, scoped like articles."""
+
+    async def add_feed(self, scope: str, url: str, added_by: str, interval_seconds: int | None, title: str | None) -> FeedRow | None:
+        """A new feed, due at once; None if the scope already has that url."""
+
+    async def feeds(self, scopes: Iterable[str] | None = None) -> list[FeedRow]:
+        """Feeds within scopes, in the order they were added, with their article counts."""
+
+    async def feed(self, feed_id: int, scopes: Iterable[str] | None = None) -> FeedRow | None: ...
+
+    async def due_feeds(self, now: float) -> list[FeedRow]: ...
+
+    async def update_feed(self, feed: FeedRow) -> None:
+        """Save a feed's title and polling state (conditional-GET validators, times, error, failures)."""
+
+    async def remove_feed(self, feed_id: int) -> bool:
+        """Delete a feed and its item records (not its articles); True if it existed."""
+
+    async def find_feed_item(self, feed_id: int, scope: str, guid: str, url: str) -> FeedItemRow | None:
+        """The earlier version of an entry: same feed and GUID, else same canonical url in the scope."""
+
+    async def save_feed_item(self, item: FeedItemRow) -> None:
+        """Insert (id None) or update an item record."""
+
+    async def article_ids_by_content(self, scope: str, content_hashes: Iterable[str]) -> dict[str, int]: ...
+
+    async def feed_article_ids(self, feed_id: int) -> list[int]:
+        """Articles taken in from this feed that no other feed's entries also became."""
+
+    async def feed_article_ids_before(self, cutoff_iso: str) -> list[int]:
+        """Articles from feeds published (or else first seen) before a UTC ISO time: the ones keep_days prunes."""
+
+
+class Store(FeedStore, Protocol):
     """What the engine asks of its storage. Scopes of None mean every scope."""
 
     async def close(self) -> None: ...

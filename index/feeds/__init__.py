@@ -1,0 +1,8 @@
+"""Feeds: RSS 2.0, Atom and JSON Feed polled into the store (fetching, parsing, entries, polling, the service)."""
+
+from .fetching import FetchError
+from .parsing import FeedError
+from .polling import PollReport
+from .service import AddedFeed, FeedRefused, Feeds, RemovedFeed, is_failing
+
+__all__ = ["AddedFeed", "FeedError", "FeedRefused", "Feeds", "FetchError", "PollReport", "RemovedFeed", "is_failing"]

@@ -1,0 +1,165 @@
+"""Feeds as the application sees them: add (validated at once), list, remove, poll what is due, and watch.
+
+A server's feeds are in its scope, like its uploads; feeds from the CLI or `[feeds] urls`
+are global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from yarl import URL
+
+from ..settings import FeedSettings
+from ..store import GLOBAL_SCOPE, FeedRow, FeedStore
+from .addresses import ALLOWED_SCHEMES
+from .fetching import FetchError
+from .parsing import FeedError
+from .polling import FeedPoller, PollReport
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+class FeedRefused(Exception):
+    """A feed could not be added; the message says why in one sentence."""
+
+
+@dataclass(frozen=True)
+class AddedFeed:
+    feed: FeedRow
+    entries: int  # items the feed holds now
+
+
+@dataclass(frozen=True)
+class RemovedFeed:
+    feed: FeedRow
+    articles_removed: int
+
+
+def is_failing(feed: FeedRow, settings: FeedSettings) -> bool:
+    """A feed that failed failing_after polls in a row: shown as failing, and polled ever less often."""
+    return feed.failures >= settings.failing_after
+
+
+class Feeds:
+    """The engine's feeds (`engine.feeds`)."""
+
+    def __init__(self, engine: "Engine", store: FeedStore, settings: FeedSettings):
+        self.settings = settings
+        self._engine = engine
+        self._store = store
+        self._poller = FeedPoller(engine, store, settings)
+        self._wake = asyncio.Event()
+
+    async def close(self) -> None:
+        await self._poller.close()
+
+    async def add(
+        self, url: str, scope: str = GLOBAL_SCOPE, added_by: str = "cli", interval_seconds: int | None = None
+    ) -> AddedFeed:
+        """Subscribe a scope to a feed, after fetching and parsing it once; its entries are taken in by the next poll.
+
+        Raises:
+            FeedRefused: not an http(s) url, unreachable or refused address, not a feed, or already subscribed.
+        """
+        url = url.strip()
+        try:
+            scheme = URL(url).scheme
+        except ValueError:
+            scheme = ""
+        if scheme not in ALLOWED_SCHEMES:
+            raise FeedRefused(f"{url!r} is not an http(s) url")
+        if interval_seconds is not None and interval_seconds < 1:
+            raise FeedRefused("a feed's interval must be at least 1 second")
+        try:
+            _, parsed = await self._poller.fetch_feed(url)
+        except (FetchError, FeedError) as exc:
+            raise FeedRefused(str(exc)) from None
+        feed = await self._store.add_feed(scope, url, added_by, interval_seconds, parsed.title)
+        if feed is None:
+            raise FeedRefused(f"{url} is already subscribed here")
+        log.info("feed %s added to scope %s (%d entries)", url, scope, len(parsed.entries))
+        self._wake.set()
+        return AddedFeed(feed, len(parsed.entries))
+
+    async def list(self, scopes: Iterable[str] | None = None) -> list[FeedRow]:
+        return await self._store.feeds(scopes)
+
+    async def get(self, feed_id: int, scopes: Iterable[str] | None = None) -> FeedRow | None:
+        return await self._store.feed(feed_id, scopes)
+
+    async def remove(
+        self, feed_id: int, scopes: Iterable[str] | None = None, remove_articles: bool = False
+    ) -> RemovedFeed | None:
+        """Unsubscribe (within scopes), optionally removing the articles only this feed brought; None if no such feed."""
+        feed = await self._store.feed(feed_id, scopes)
+        if feed is None:
+            return None
+        article_ids = await self._store.feed_article_ids(feed_id) if remove_articles else []
+        removed = 0
+        for article_id in article_ids:
+            removed += await self._engine.remove(article_id, [feed.scope])
+        await self._store.remove_feed(feed_id)
+        return RemovedFeed(feed, removed)
+
+    async def sync_config(self) -> None:
+        """Subscribe the global scope to `[feeds] urls` not yet subscribed (checked when first polled)."""
+        subscribed = {f.url for f in await self._store.feeds([GLOBAL_SCOPE])}
+        for url in self.settings.urls:
+            if url not in subscribed:
+                await self._store.add_feed(GLOBAL_SCOPE, url, "config", None, None)
+
+    async def poll_due(
+        self, on_report: Callable[[PollReport], None] | None = None, everything: bool = False
+    ) -> list[PollReport]:
+        """Poll every feed that is due (or every feed), at once (per-host limits apply), then prune by keep_days."""
+        due = await self._store.feeds() if everything else await self._store.due_feeds(time.time())
+        reports = []
+
+        async def poll(feed: FeedRow) -> None:
+            report = await self._poller.poll(feed)
+            reports.append(report)
+            if on_report:
+                on_report(report)
+
+        await asyncio.gather(*(poll(feed) for feed in due))
+        await self.prune()
+        return reports
+
+    async def prune(self) -> int:
+        """Remove feed articles published more than keep_days ago (none when keep_days is 0); how many went."""
+        if self.settings.keep_days <= 0:
+            return 0
+        cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=self.settings.keep_days)
+        removed = 0
+        for article_id in await self._store.feed_article_ids_before(cutoff.isoformat()):
+            removed += await self._engine.remove(article_id)
+        return removed
+
+    async def due_count(self) -> int:
+        return len(await self._store.due_feeds(time.time()))
+
+    async def watch(self, on_report: Callable[[PollReport], None] | None = None) -> None:
+        """Poll due feeds until cancelled, sleeping until the next is due (or a feed is added)."""
+        await self.sync_config()
+        while True:
+            self._wake.clear()
+            try:
+                await self.poll_due(on_report)
+            except Exception:  # the store or the engine failed: say so, and try again later
+                log.exception("feed polling failed; trying again in %d s", self.settings.poll_seconds)
+            feeds = await self._store.feeds()
+            soonest = min((f.next_poll_at for f in feeds), default=time.time() + self.settings.poll_seconds)
+            delay = min(max(soonest - time.time(), 0.2), self.settings.poll_seconds)
+            try:
+                await asyncio.wait_for(self._wake.wait(), delay)
+            except TimeoutError:
+                pass

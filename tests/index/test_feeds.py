@@ -1,0 +1,260 @@
+"""Feeds taken in from the tests' own loopback server: formats, full articles, dedupe, updates, polling manners."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from newsdesk.index import Engine
+from newsdesk.index.feeds import FeedRefused, is_failing
+from newsdesk.index.store.sqlite import DB_NAME
+
+from tests.feed_server import FeedServer, days_ago, stories
+from tests.helpers import hashing_settings, with_feeds
+
+
+@pytest.fixture
+async def server():
+    async with FeedServer(stories()) as server:
+        yield server
+
+
+async def open_engine(data_dir: Path, **feeds) -> Engine:
+    settings = with_feeds(hashing_settings(data_dir), allow_private_addresses=True, timeout_seconds=5, **feeds)
+    return await Engine.open(settings=settings)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path):
+    engine = await open_engine(tmp_path / "data")
+    yield engine
+    await engine.close()
+
+
+def db_rows(engine: Engine, sql: str, *params):
+    with sqlite3.connect(engine.settings.storage.data_dir / DB_NAME) as db:
+        return db.execute(sql, params).fetchall()
+
+
+async def texts(engine: Engine, scope: str | None = None) -> dict[str, str]:
+    """Stored article text by title."""
+    articles = await engine.articles([scope] if scope else None)
+    return {a.title: (await engine.article(a.id)).text for a in articles}
+
+
+async def test_rss_teasers_become_full_articles_from_the_linked_pages(engine: Engine, server: FeedServer):
+    added = await engine.feeds.add(server.url("/rss"))
+    assert (added.feed.title, added.entries) == ("Harbour Gazette", 3)
+    assert await engine.articles() == []  # validated now, taken in by the poll
+    (report,) = await engine.feeds.poll_due()
+    assert sorted(report.added) == ["Council approves new tram line", "Ferry to Grey Island resumes", "Old lighthouse becomes a museum"]
+    ferry = next(a for a in await engine.articles() if a.title == "Ferry to Grey Island resumes")
+    text = (await engine.article(ferry.id)).text
+    for paragraph in server.story("grey-island-ferry").paragraphs:
+        assert paragraph in text
+    assert "newsletter" not in text and "Sport" not in text  # the page's furniture is not the article
+    assert ferry.url == server.url("/articles/grey-island-ferry")  # canonical: no utm_source
+    assert ferry.source == "Harbour Gazette"
+    published = server.story("grey-island-ferry").published
+    assert ferry.date == published.date().isoformat()
+    assert db_rows(engine, "SELECT published FROM feed_items WHERE guid = 'story-grey-island-ferry'") == [
+        (published.isoformat(),)
+    ]
+    answer = await engine.ask("When will the ferry to Grey Island run again?")
+    assert "twice a day from 3 December" in answer.answers[0].quote
+
+
+@pytest.mark.parametrize("path", ["/atom", "/feed.json", "/rss-full"])
+async def test_feeds_carrying_the_article_are_taken_in_without_fetching_pages(engine: Engine, server: FeedServer, path):
+    await engine.feeds.add(server.url(path))
+    (report,) = await engine.feeds.poll_due()
+    assert len(report.added) == 3 and report.problems == []
+    assert texts_match(await texts(engine), server)
+    assert not any(p.startswith("/articles/") for p in server.requests)
+
+
+def texts_match(stored: dict[str, str], server: FeedServer) -> bool:
+    return stored == {s.title: s.body for s in server.stories}
+
+
+async def test_one_story_from_several_feeds_is_stored_once(engine: Engine, server: FeedServer):
+    for path in ("/rss", "/atom", "/feed.json"):
+        await engine.feeds.add(server.url(path))
+    reports = await engine.feeds.poll_due()
+    assert sum(len(r.added) for r in reports) == 3
+    assert sum(r.duplicates for r in reports) == 6
+    assert len(await engine.articles()) == 3
+    assert [f.articles for f in await engine.feeds.list()] == [3, 3, 3]
+
+
+async def test_a_servers_feeds_are_its_scope(engine: Engine, server: FeedServer):
+    await engine.feeds.add(server.url("/atom"), scope="111")
+    await engine.feeds.add(server.url("/atom"), scope="222")
+    await engine.feeds.poll_due()
+    assert len(await engine.articles(["111"])) == 3 and len(await engine.articles(["222"])) == 3
+    assert [f.scope for f in await engine.feeds.list(["111"])] == ["111"]
+    with pytest.raises(FeedRefused, match="already subscribed"):
+        await engine.feeds.add(server.url("/atom"), scope="111")
+    feed_of_222 = (await engine.feeds.list(["222"]))[0]
+    assert await engine.feeds.remove(feed_of_222.id, scopes=["111"]) is None  # another server's feed
+
+
+async def test_an_unchanged_feed_is_asked_conditionally_and_adds_nothing(engine: Engine, server: FeedServer):
+    await engine.feeds.add(server.url("/rss"))
+    await engine.feeds.poll_due()
+    page_fetches = server.requests["/articles/grey-island-ferry"]
+    (report,) = await engine.feeds.poll_due(everything=True)
+    assert report.not_modified and server.not_modified == 1
+    server.validators = False  # a server without validators sends the same feed again
+    (report,) = await engine.feeds.poll_due(everything=True)
+    assert (report.added, report.updated, report.unchanged) == ([], [], 3)
+    assert server.requests["/articles/grey-island-ferry"] == page_fetches  # unchanged entries are not fetched again
+    assert len(await engine.articles()) == 3
+
+
+async def test_an_updated_item_replaces_its_earlier_version(engine: Engine, server: FeedServer):
+    await engine.feeds.add(server.url("/rss-full"))
+    await engine.feeds.poll_due()
+    ferry = server.story("grey-island-ferry")
+    old = ferry.paragraphs[0]
+    ferry.paragraphs[0] = old.replace("from 3 December", "from 10 December, a week later than planned,")
+    (report,) = await engine.feeds.poll_due(everything=True)
+    assert report.updated == ["Ferry to Grey Island resumes"] and report.added == []
+    stored = await texts(engine)
+    assert len(stored) == 3 and stored["Ferry to Grey Island resumes"] == ferry.body
+    assert db_rows(engine, "SELECT COUNT(*) FROM articles WHERE text LIKE ?", f"%{old}%") == [(0,)]
+    assert db_rows(engine, "SELECT COUNT(*) FROM feed_items") == [(3,)]
+    answer = await engine.ask("When will the ferry to Grey Island run again?")
+    assert "from 10 December" in answer.answers[0].quote
+
+
+async def test_a_deleted_item_keeps_its_article_and_a_missing_page_falls_back_to_the_teaser(
+    engine: Engine, server: FeedServer
+):
+    await engine.feeds.add(server.url("/rss"))
+    await engine.feeds.poll_due()
+    server.stories.remove(server.story("tram-line-vote"))  # feeds roll over: gone from the feed is not retracted
+    late = stories()[2]
+    late.slug, late.title, late.teaser = "harbour-dredging", "Harbour dredging starts", "Dredgers arrive on Monday."
+    server.stories.append(late)
+    server.missing_pages.add("harbour-dredging")
+    (report,) = await engine.feeds.poll_due(everything=True)
+    assert report.added == ["Harbour dredging starts"] and report.problems == []
+    stored = await texts(engine)
+    assert "Council approves new tram line" in stored
+    assert stored["Harbour dredging starts"] == "Dredgers arrive on Monday."
+
+
+async def test_keep_days_prunes_old_feed_articles_and_does_not_take_them_again(tmp_path: Path, server: FeedServer):
+    server.story("grey-island-ferry").published = days_ago(40)
+    engine = await open_engine(tmp_path / "data", keep_days=30)
+    try:
+        await engine.feeds.add(server.url("/atom"))
+        await engine.feeds.poll_due()
+        assert sorted(await texts(engine)) == ["Council approves new tram line", "Old lighthouse becomes a museum"]
+        server.validators = False
+        await engine.feeds.poll_due(everything=True)
+        assert len(await engine.articles()) == 2
+    finally:
+        await engine.close()
+
+
+async def test_entries_without_links_or_dated_in_the_future_are_skipped_with_a_clear_error(
+    engine: Engine, server: FeedServer
+):
+    await engine.feeds.add(server.url("/static/odd-entries.json"))
+    (report,) = await engine.feeds.poll_due()
+    assert report.added == ["Ferry to Grey Island resumes"]
+    (feed,) = await engine.feeds.list()
+    assert "entry 'Linkless notice' has no link" in feed.last_error
+    assert "entry \"Tomorrow's news today\" is dated" in feed.last_error and "in the future" in feed.last_error
+    assert feed.failures == 0 and feed.last_success_at
+
+
+@pytest.mark.parametrize(
+    "path, reason",
+    [
+        ("/static/bomb.xml", "declares XML entities"),
+        ("/static/external.xml", "declares XML entities"),
+        ("/static/page.html", "this is an HTML page, not a feed"),
+        ("/static/image.png", "the server says this is image/png, not a feed"),
+        ("/static/latin1-as-utf8.xml", "not valid UTF-8 text (byte 0xe9"),
+        ("/static/truncated.xml", "not well-formed XML"),
+        ("/static/not-a-feed.xml", "not an RSS or Atom feed"),
+        ("/static/not-a-feed.json", "not a JSON Feed"),
+        ("/status/500", "answered HTTP 500"),
+        ("/status/404", "answered HTTP 404"),
+        ("/nowhere", "answered HTTP 404"),
+    ],
+)
+async def test_what_is_not_a_readable_feed_is_refused_with_its_reason(engine: Engine, server: FeedServer, path, reason):
+    with pytest.raises(FeedRefused, match=reason.replace("(", r"\(")):
+        await engine.feeds.add(server.url(path))
+    assert await engine.feeds.list() == [] and await engine.articles() == []
+
+
+async def test_a_feed_in_another_character_set_is_read_in_it(engine: Engine, server: FeedServer):
+    added = await engine.feeds.add(server.url("/static/latin1.xml"))
+    assert added.feed.title == "Café News"
+
+
+async def test_a_feed_that_breaks_keeps_its_articles_and_says_why(engine: Engine, server: FeedServer):
+    await engine.feeds.add(server.url("/rss-full"))
+    await engine.feeds.poll_due()
+    server.feeds_answer = "html"
+    (report,) = await engine.feeds.poll_due(everything=True)
+    assert report.error == "this is an HTML page, not a feed (give the url of its RSS, Atom or JSON feed)"
+    (feed,) = await engine.feeds.list()
+    assert feed.last_error == report.error and feed.failures == 1
+    assert len(await engine.articles()) == 3
+
+
+async def test_a_failing_feed_backs_off_is_marked_and_is_not_retried_in_a_tight_loop(engine: Engine, server: FeedServer):
+    await engine.feeds.add(server.url("/rss-full"))
+    await engine.feeds.poll_due()
+    server.feeds_answer = 500
+    interval = engine.feeds.settings.poll_seconds
+    for failures in (1, 2, 3):
+        await engine.feeds.poll_due(everything=True)
+        (feed,) = await engine.feeds.list()
+        assert feed.failures == failures and "answered HTTP 500" in feed.last_error
+        assert feed.next_poll_at - feed.last_polled_at == pytest.approx(interval * 2 ** (failures - 1))
+    assert is_failing(feed, engine.feeds.settings)
+    asked = server.requests["/rss-full"]
+    assert await engine.feeds.poll_due() == []  # not due: nothing is asked
+    assert server.requests["/rss-full"] == asked
+    server.feeds_answer = None
+    await engine.feeds.poll_due(everything=True)
+    (feed,) = await engine.feeds.list()
+    assert (feed.failures, feed.last_error) == (0, None) and not is_failing(feed, engine.feeds.settings)
+
+
+async def test_retry_after_is_honoured(engine: Engine, server: FeedServer):
+    await engine.feeds.add(server.url("/rss-full"))
+    server.feeds_answer = 503
+    before = time.time()
+    await engine.feeds.poll_due()
+    (feed,) = await engine.feeds.list()
+    assert feed.next_poll_at >= before + 3600 and "answered HTTP 503" in feed.last_error
+
+
+async def test_a_feeds_interval_overrides_the_default(engine: Engine, server: FeedServer):
+    await engine.feeds.add(server.url("/rss-full"), interval_seconds=30)
+    await engine.feeds.poll_due()
+    (feed,) = await engine.feeds.list()
+    assert feed.next_poll_at - feed.last_polled_at == pytest.approx(30)
+
+
+async def test_removing_a_feed_can_remove_its_articles(engine: Engine, server: FeedServer):
+    kept = await engine.feeds.add(server.url("/atom"), scope="111")
+    dropped = await engine.feeds.add(server.url("/rss-full"), scope="222")
+    await engine.feeds.poll_due()
+    removed = await engine.feeds.remove(dropped.feed.id, remove_articles=True)
+    assert removed.articles_removed == 3
+    assert await engine.articles(["222"]) == [] and len(await engine.articles(["111"])) == 3
+    assert await engine.feeds.remove(kept.feed.id) is not None
+    assert len(await engine.articles(["111"])) == 3  # without the option its articles stay
+    assert db_rows(engine, "SELECT COUNT(*) FROM feed_items") == [(0,)]
