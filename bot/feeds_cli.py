@@ -8,8 +8,7 @@ import sys
 import time
 
 from newsdesk.index import GLOBAL_SCOPE, Engine
-from newsdesk.index.feeds import FeedRefused, PollReport, is_failing
-from newsdesk.index.store import FeedRow
+from newsdesk.index.feeds import FeedRefused, PollReport, feed_state
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -33,14 +32,6 @@ def when(epoch: float | None) -> str:
     if epoch is None:
         return "-"
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
-
-
-def feed_state(feed: FeedRow, engine: Engine) -> str:
-    if is_failing(feed, engine.feeds.settings):
-        return "failing"
-    if feed.last_polled_at is None:
-        return "new"
-    return "error" if feed.failures else "ok"
 
 
 def report_lines(report: PollReport) -> list[str]:
@@ -72,7 +63,7 @@ async def _list(args: argparse.Namespace, engine: Engine) -> int:
     print(f"{'id':>4}  {'state':7}  {'scope':10}  {'articles':>8}  {'last success':16}  {'next poll':16}  title / url")
     for f in feeds:
         print(
-            f"{f.id:>4}  {feed_state(f, engine):7}  {f.scope[:10]:10}  {f.articles:>8}  {when(f.last_success_at):16}  "
+            f"{f.id:>4}  {feed_state(f, engine.feeds.settings):7}  {f.scope[:10]:10}  {f.articles:>8}  {when(f.last_success_at):16}  "
             f"{when(f.next_poll_at):16}  {f.title or '-'}\n{'':>4}  {f.url}"
         )
         if f.last_error:

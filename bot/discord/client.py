@@ -29,6 +29,7 @@ EXTENSIONS = (
     "newsdesk.bot.discord.cogs.news",
     "newsdesk.bot.discord.cogs.following",
     "newsdesk.bot.discord.cogs.corpus",
+    "newsdesk.bot.discord.cogs.feeds",
     "newsdesk.bot.discord.cogs.help",
 )
 

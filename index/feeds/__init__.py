@@ -3,6 +3,6 @@
 from .fetching import FetchError
 from .parsing import FeedError
 from .polling import PollReport
-from .service import AddedFeed, FeedRefused, Feeds, RemovedFeed, is_failing
+from .service import AddedFeed, FeedRefused, Feeds, RemovedFeed, feed_state, is_failing
 
-__all__ = ["AddedFeed", "FeedError", "FeedRefused", "Feeds", "FetchError", "PollReport", "RemovedFeed", "is_failing"]
+__all__ = ["AddedFeed", "FeedError", "FeedRefused", "Feeds", "FetchError", "PollReport", "RemovedFeed", "feed_state", "is_failing"]

@@ -158,8 +158,12 @@ class FeedPoller:
 
     async def _take_in(self, feed: FeedRow, parsed: ParsedFeed, report: PollReport) -> None:
         # Feeds of one scope take entries in one at a time, so two feeds linking one url store it once.
-        async with self._scope_locks.setdefault(feed.scope, asyncio.Lock()):
+        async with self.scope_lock(feed.scope):
             await self._take_in_entries(feed, parsed, report)
+
+    def scope_lock(self, scope: str) -> asyncio.Lock:
+        """Held while a scope's entries are taken in (and while one of its feeds is removed)."""
+        return self._scope_locks.setdefault(scope, asyncio.Lock())
 
     async def _take_in_entries(self, feed: FeedRow, parsed: ParsedFeed, report: PollReport) -> None:
         now = dt.datetime.now(dt.timezone.utc)

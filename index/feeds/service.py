@@ -49,6 +49,15 @@ def is_failing(feed: FeedRow, settings: FeedSettings) -> bool:
     return feed.failures >= settings.failing_after
 
 
+def feed_state(feed: FeedRow, settings: FeedSettings) -> str:
+    """"new" (never polled), "ok", "error" (the last poll failed) or "failing" (failing_after polls in a row)."""
+    if is_failing(feed, settings):
+        return "failing"
+    if feed.last_polled_at is None:
+        return "new"
+    return "error" if feed.failures else "ok"
+
+
 class Feeds:
     """The engine's feeds (`engine.feeds`)."""
 
@@ -58,6 +67,7 @@ class Feeds:
         self._store = store
         self._poller = FeedPoller(engine, store, settings)
         self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()  # feeds being polled: never two polls of one feed at once
 
     async def close(self) -> None:
         await self._poller.close()
@@ -93,9 +103,6 @@ class Feeds:
     async def list(self, scopes: Iterable[str] | None = None) -> list[FeedRow]:
         return await self._store.feeds(scopes)
 
-    async def get(self, feed_id: int, scopes: Iterable[str] | None = None) -> FeedRow | None:
-        return await self._store.feed(feed_id, scopes)
-
     async def remove(
         self, feed_id: int, scopes: Iterable[str] | None = None, remove_articles: bool = False
     ) -> RemovedFeed | None:
@@ -103,11 +110,12 @@ class Feeds:
         feed = await self._store.feed(feed_id, scopes)
         if feed is None:
             return None
-        article_ids = await self._store.feed_article_ids(feed_id) if remove_articles else []
-        removed = 0
-        for article_id in article_ids:
-            removed += await self._engine.remove(article_id, [feed.scope])
-        await self._store.remove_feed(feed_id)
+        async with self._poller.scope_lock(feed.scope):  # a poll in flight finishes recording its entries first
+            article_ids = await self._store.feed_article_ids(feed_id) if remove_articles else []
+            removed = 0
+            for article_id in article_ids:
+                removed += await self._engine.remove(article_id, [feed.scope])
+            await self._store.remove_feed(feed_id)
         return RemovedFeed(feed, removed)
 
     async def sync_config(self) -> None:
@@ -122,10 +130,15 @@ class Feeds:
     ) -> list[PollReport]:
         """Poll every feed that is due (or every feed), at once (per-host limits apply), then prune by keep_days."""
         due = await self._store.feeds() if everything else await self._store.due_feeds(time.time())
+        due = [feed for feed in due if feed.id not in self._in_flight]
+        self._in_flight.update(feed.id for feed in due)
         reports = []
 
         async def poll(feed: FeedRow) -> None:
-            report = await self._poller.poll(feed)
+            try:
+                report = await self._poller.poll(feed)
+            finally:
+                self._in_flight.discard(feed.id)
             reports.append(report)
             if on_report:
                 on_report(report)
