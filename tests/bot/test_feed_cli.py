@@ -29,7 +29,7 @@ def config(tmp_path: Path) -> Path:
     corpus.mkdir()
     config.write_text(
         f'[model]\nbackend = "hashing"\n[corpus]\ndir = "{corpus}"\n[retrieval]\nabstain_below = 0.0\n'
-        "[feeds]\nallow_private_addresses = true\npoll_seconds = 1\ntimeout_seconds = 5\n"
+        "[feeds]\nallow_private_addresses = true\ntimeout_seconds = 5\n"
     )
     return config
 
@@ -82,6 +82,8 @@ def test_a_failing_feed_shows_its_error_in_the_list(cli, server):
 
 
 def test_watch_polls_without_discord(tmp_path: Path, config: Path, server):
+    with config.open("a") as fh:
+        fh.write("poll_seconds = 1\n")  # the [feeds] table is the file's last
     data = tmp_path / "data"
     assert main(["--config", str(config), "--data-dir", str(data), "feed", "add", server.url("/atom")]) == 0
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}

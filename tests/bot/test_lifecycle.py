@@ -26,7 +26,7 @@ from tests.conftest_discord import run_bot
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
-COMMAND_NAMES = {"ask", "search", "article", "corpus", "help", "latest", "timeline", "follow", "unfollow"}
+COMMAND_NAMES = {"ask", "search", "article", "corpus", "help", "latest", "timeline", "follow", "unfollow", "feed"}
 
 
 def command_puts(fake_discord) -> list:
