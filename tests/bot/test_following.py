@@ -22,7 +22,8 @@ from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings:
     settings,
 )
 from tests.dated_news import STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS
-from tests.helpers import BRIDGE, ORCHARD
+from tests.feed_server import FeedServer, stories
+from tests.helpers import BRIDGE, ORCHARD, with_feeds
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
@@ -152,3 +153,19 @@ async def test_articles_added_while_the_bot_was_down_are_posted_when_it_starts(f
         post = await fake_discord.wait_for_request(method="POST", path=f"/channels/{world}/messages")
     assert post.json["embeds"][0]["title"] == STRIKE_ENDS["title"]
     assert len(follow_posts(fake_discord, world)) == 1  # only what came while it was down
+
+
+async def test_a_new_feed_item_is_posted_to_the_follow_once(fake_discord, guild, tmp_path):
+    """The two halves of live news together: a feed poll stores an item, and the follow quotes it."""
+    settings = with_feeds(bot_settings(tmp_path), allow_private_addresses=True, timeout_seconds=5)
+    world = guild.channels["world"]
+    async with FeedServer(stories()) as server, serve(make_bot(settings)) as bot:
+        await follow(fake_discord, world, "when will the ferry to Grey Island run again?", permissions=MANAGE_GUILD)
+        await command(fake_discord, "feed", {"add": {"url": server.url("/rss")}}, permissions=MANAGE_GUILD)
+        post = await fake_discord.wait_for_request(method="POST", path=f"/channels/{world}/messages")
+        await bot.engine.feeds.poll_due(everything=True)  # the feed again: nothing new in it
+        await command(fake_discord, "follow", {"list": {}}, permissions=MANAGE_GUILD)
+    assert post.json["embeds"][0]["title"] == "Ferry to Grey Island resumes"
+    assert "twice a day from 3 December" in post.json["embeds"][0]["description"]
+    assert post.json["allowed_mentions"] == {"parse": []}
+    assert len(follow_posts(fake_discord, world)) == 1  # the lighthouse and the tram do not answer it
