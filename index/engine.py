@@ -53,18 +53,13 @@ class Engine:
         self.clock = utc_now  # "now" for "today", "7d" and recency (UTC); tests set their own
         self._questions = Questions(settings, store, self._retrieval, lambda: self.clock())
         self.follows = Follows(store, self._questions)
-        # RSS, Atom and JSON feeds: add, list, remove, poll; entries come in through `ingest_document`
-        self.feeds = Feeds(self, store, settings.feeds)
+        self.feeds = Feeds(self, store, settings.feeds)  # RSS, Atom, JSON Feed; entries come in by `ingest_document`
 
     # --- lifecycle ---------------------------------------------------------------
 
     @classmethod
     async def open(
-        cls,
-        data_dir: str | Path | None = None,
-        settings: Settings | None = None,
-        *,
-        allow_model_change: bool = False,
+        cls, data_dir: str | Path | None = None, settings: Settings | None = None, *, allow_model_change: bool = False,
         read_only: bool = False,
     ) -> "Engine":
         """Open the store in data_dir (default from settings, default `load_settings()`), checking and repairing
