@@ -9,7 +9,7 @@
 - upload: question p50/p95 while a 5 MB file is uploaded (asked as its server asks, one
   after another with a short pause) vs the idle p50/p95 of the same questions on the same
   engine just before; with the upload's passages/s and MB/min beside the raw encoder's
-  passages/s on its passage texts.
+  passages/s on its passage texts (`--window S` stops the upload after S seconds).
 - query: p50/p95 of `Engine.ask` (embed the question, dense + BM25 search, fuse, select,
   quote) at 10k, 100k and 1M passages of synthetic stores (random texts and vectors; the
   question goes through the real ONNX encoder), vs sentence-transformers encode + FAISS
@@ -158,9 +158,9 @@ def shuffled_sentences(text: str, rng: random.Random) -> str:
     return "\n\n".join(paragraphs)
 
 
-def upload_file(size_bytes: int) -> bytes:
-    """A jsonl upload of at most size_bytes: the articles of `ingest_texts`, then again and again with
-    their sentences' words shuffled, so that no passage or sentence repeats (each is embedded)."""
+def upload_lines(size_bytes: int) -> list[bytes]:
+    """The jsonl lines of an upload of at most size_bytes: the articles of `ingest_texts`, then again and
+    again with their sentences' words shuffled, so that no passage or sentence repeats (each is embedded)."""
     articles, rng = ingest_texts(10**6), random.Random(13)
     lines: list[bytes] = []
     size = 0
@@ -169,7 +169,7 @@ def upload_file(size_bytes: int) -> bytes:
             text = shuffled_sentences(body, rng) if turn else body
             line = (json.dumps({"title": f"{title} [{turn}]", "text": text}) + "\n").encode()
             if size + len(line) > size_bytes:
-                return b"".join(lines)
+                return lines
             lines.append(line)
             size += len(line)
     raise AssertionError("unreachable")
@@ -181,15 +181,19 @@ async def timed_ask(engine: Engine, question: str, scopes: list[str]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def bench_upload(megabytes: float, repeats: int, pause: float) -> dict:
+async def bench_upload(megabytes: float, repeats: int, pause: float, window: float | None) -> dict:
     """Question latency while a large file is uploaded to a server, beside the same engine's idle latency.
 
     The engine holds the bundled corpus; the upload goes to the server "guild-1" as /corpus add
-    sends it, and the questions are asked as that server's members ask (its scope and global).
+    sends it, and the questions are asked as that server's members ask (its scope and global),
+    one after another with `pause` between them, until the upload is done or `window` seconds
+    have passed (then the upload is cancelled: what it committed so far is whole articles, in
+    file order, and its throughput is counted from them).
     """
     settings = load_settings()
-    data = upload_file(min(int(megabytes * 1_000_000), settings.corpus.max_file_bytes))
+    lines = upload_lines(min(int(megabytes * 1_000_000), settings.corpus.max_file_bytes))
     scopes = ["global", "guild-1"]
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
         engine = await Engine.open(Path(scratch) / "data", settings)
         try:
@@ -197,38 +201,45 @@ async def bench_upload(megabytes: float, repeats: int, pause: float) -> dict:
             await engine.warm_up()
             await engine.embed_passages(["warm up"])  # the model's load is not the upload's
             idle = [await timed_ask(engine, q, scopes) for q in QUESTIONS * repeats]
-            finished: list[float] = []
+            ended: list[float] = []
             started = time.perf_counter()
-            upload = asyncio.create_task(engine.ingest_document(data, "upload.jsonl", "guild-1"))
-            upload.add_done_callback(lambda _: finished.append(time.perf_counter()))
+            upload = asyncio.create_task(engine.ingest_document(b"".join(lines), "upload.jsonl", "guild-1"))
+            upload.add_done_callback(lambda _: ended.append(time.perf_counter()))
             during = []
             for question in itertools.cycle(QUESTIONS):
-                if upload.done():
+                if upload.done() or (window and time.perf_counter() - started > window):
                     break
                 during.append(await timed_ask(engine, question, scopes))
                 await asyncio.sleep(pause)
-            report = await upload
-            seconds = finished[0] - started
-            uploaded = np.sort(engine.index_stats().ids)[-report.passages_added :]  # the newest ids
-            sample = [p.text for p in await engine.passages(uploaded[:1_000].tolist())]
+            finished, stopped = upload.done(), time.perf_counter()
+            if finished:
+                assert not upload.result().problems
+            else:
+                upload.cancel()
+                await asyncio.gather(upload, return_exceptions=True)
+            seconds = (ended[0] if finished else stopped) - started
+            stored = await engine.stats(["guild-1"])
+            uploaded = np.sort(engine.index_stats().ids)[-stored.passages :]  # the newest ids
+            sample = [p.text for p in await engine.passages(uploaded[:500].tolist())]
         finally:
             await engine.close()
-    assert not report.problems and report.articles_added, report.problems
     embedder = raw_embedder(settings)
     embedder.encode(["warm up"])
     raw_started = time.perf_counter()
     embedder.encode(sample)
     raw = len(sample) / (time.perf_counter() - raw_started)
+    committed_mb = sum(map(len, lines[: stored.articles])) / 1e6
     p95, idle_p95 = percentile(during, 95), percentile(idle, 95)
     return {
-        "upload_bytes": len(data),
-        "articles": report.articles_added,
-        "passages": report.passages_added,
-        "upload_s": round(seconds, 1),
-        "passages_per_s": round(report.passages_added / seconds, 1),
-        "mb_per_min": round(len(data) / 1e6 / (seconds / 60), 2),
+        "upload_mb": round(sum(map(len, lines)) / 1e6, 2),
+        "finished": finished,
+        "seconds": round(seconds, 1),
+        "articles_stored": stored.articles,
+        "passages_stored": stored.passages,
+        "passages_per_s": round(stored.passages / seconds, 1),
+        "mb_per_min": round(committed_mb / (seconds / 60), 3),
         "raw_encoder_passages_per_s": round(raw, 1),
-        "ratio_to_raw_encoder": round(report.passages_added / seconds / raw, 2),
+        "ratio_to_raw_encoder": round(stored.passages / seconds / raw, 2),
         "questions_during": len(during),
         "pause_s": pause,
         "during_p50_ms": round(percentile(during, 50), 1),
@@ -236,6 +247,7 @@ async def bench_upload(megabytes: float, repeats: int, pause: float) -> dict:
         "idle_p50_ms": round(percentile(idle, 50), 1),
         "idle_p95_ms": round(idle_p95, 1),
         "p95_ratio_to_idle": round(p95 / idle_p95, 2),
+        "load_avg_1m_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 
@@ -474,6 +486,7 @@ def main() -> None:
     parser.add_argument("--ingest-articles", type=int, default=60)
     parser.add_argument("--upload-mb", type=float, default=5, help="size of the upload questions are asked during")
     parser.add_argument("--pause", type=float, default=0.1, help="seconds between questions during the upload")
+    parser.add_argument("--window", type=float, help="stop the upload after this many seconds (default: let it finish)")
     parser.add_argument("--store-root", type=Path, help="keep the synthetic stores here and reuse them")
     parser.add_argument("--eval-store", type=Path, help="a store holding the SQuAD corpus (built there if empty)")
     parser.add_argument("--recall-questions", type=int, default=2_000)
@@ -505,7 +518,7 @@ def main() -> None:
     if "ingest" in args.only:
         results["ingest"] = asyncio.run(bench_ingest(args.ingest_articles))
     if "upload" in args.only:
-        results["upload"] = asyncio.run(bench_upload(args.upload_mb, args.repeats, args.pause))
+        results["upload"] = asyncio.run(bench_upload(args.upload_mb, args.repeats, args.pause, args.window))
     if "query" in args.only:
         results["query"] = [query_at_size(size, args.repeats, args.store_root) for size in args.sizes]
     if "recall" in args.only:
@@ -521,11 +534,12 @@ def main() -> None:
         print(f"ingest: {i['passages_per_s']} passages/s vs raw encoder {i['raw_encoder_passages_per_s']} ({i['ratio']}x), {i['passages']} passages")
     if u := results.get("upload"):
         print(
-            f"upload of {u['upload_bytes'] / 1e6:.2f} MB ({u['passages']} passages) in {u['upload_s']} s: "
-            f"{u['passages_per_s']} passages/s, {u['mb_per_min']} MB/min vs raw encoder {u['raw_encoder_passages_per_s']} "
-            f"passages/s ({u['ratio_to_raw_encoder']}x) | {u['questions_during']} questions meanwhile: p50 "
-            f"{u['during_p50_ms']} ms, p95 {u['during_p95_ms']} ms vs idle p50 {u['idle_p50_ms']} ms, p95 "
-            f"{u['idle_p95_ms']} ms ({u['p95_ratio_to_idle']}x)"
+            f"upload of {u['upload_mb']} MB ({'finished' if u['finished'] else 'stopped'} after {u['seconds']} s, "
+            f"{u['passages_stored']} passages stored): {u['passages_per_s']} passages/s, {u['mb_per_min']} MB/min vs raw "
+            f"encoder {u['raw_encoder_passages_per_s']} passages/s ({u['ratio_to_raw_encoder']}x) | "
+            f"{u['questions_during']} questions meanwhile: p50 {u['during_p50_ms']} ms, p95 {u['during_p95_ms']} ms vs "
+            f"idle p50 {u['idle_p50_ms']} ms, p95 {u['idle_p95_ms']} ms ({u['p95_ratio_to_idle']}x) | load "
+            f"{u['load_avg_1m_before_after']}"
         )
     for q in results.get("query", []):
         print(
