@@ -223,9 +223,12 @@ class LiveIndexes:
         self._writers += 1
         try:
             yield
-            if self._writers == 1 and self._keyword is not None and self._keyword_stale:
-                if len(self._scopes) <= KEYWORD_REBUILD_WAITS_UP_TO:
+            small = len(self._scopes) <= KEYWORD_REBUILD_WAITS_UP_TO
+            if self._writers == 1 and self._keyword is not None and self._keyword_stale and small:
+                try:
                     await self._refresh_keyword(in_own_thread=True)
+                except Exception as error:  # the write is committed all the same; the next question tries again
+                    log.error("keyword index rebuild failed (%r); the next question tries again", error)
         finally:
             self._writers -= 1
 

@@ -51,25 +51,32 @@ async def test_saved_indexes_from_an_earlier_write_generation_are_rebuilt(tmp_pa
         assert builds == [2]
 
 
+def fail_first_keyword_build(monkeypatch) -> list[int]:
+    """Make the next keyword index build fail as on a full disk (later ones succeed); the passages of each attempt."""
+    from newsdesk.index.keyword import KeywordIndex
+
+    attempts = []
+    original_build = KeywordIndex.build.__func__
+
+    def build_failing_once(cls, ids, texts):
+        attempts.append(len(ids))
+        if len(attempts) == 1:
+            raise OSError("No space left on device")
+        return original_build(cls, ids, texts)
+
+    monkeypatch.setattr(KeywordIndex, "build", classmethod(build_failing_once))
+    return attempts
+
+
 async def test_a_failed_background_keyword_rebuild_is_reported_and_tried_again(tmp_path: Path, monkeypatch, caplog):
     import newsdesk.index.indexes as indexes_module
-    from newsdesk.index.keyword import KeywordIndex
 
     monkeypatch.setattr(indexes_module, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
     monkeypatch.setattr(indexes_module, "KEYWORD_RETRY_SECONDS", 0.01)
     async with await Engine.open(settings=hashing_settings(tmp_path / "data")) as engine:
         await engine.ingest_paths([write_jsonl(tmp_path / "a.jsonl", [BRIDGE])])
         await engine.ask("harbour bridge steel cables")
-        attempts = []
-        original_build = KeywordIndex.build.__func__
-
-        def build_failing_once(cls, ids, texts):
-            attempts.append(len(ids))
-            if len(attempts) == 1:
-                raise OSError("No space left on device")
-            return original_build(cls, ids, texts)
-
-        monkeypatch.setattr(KeywordIndex, "build", classmethod(build_failing_once))
+        attempts = fail_first_keyword_build(monkeypatch)
         await engine.ingest_paths([write_jsonl(tmp_path / "b.jsonl", [ORCHARD])])
         await engine.ask("record apple harvest in the valley")  # starts the rebuild in the background
         assert await engine.wait_for_rebuilds()
@@ -78,3 +85,19 @@ async def test_a_failed_background_keyword_rebuild_is_reported_and_tried_again(t
         assert "keyword index rebuild failed" in failure.getMessage() and "No space left" in failure.getMessage()
         orchard_ids = {p.id for p in await engine.passages(range(1, 10)) if "cider apples" in p.text}
         assert set(await engine.rank_keyword("cider apples glut", 1)) == orchard_ids
+
+
+async def test_an_upload_whose_keyword_rebuild_fails_is_still_stored_and_the_next_question_rebuilds(
+    tmp_path: Path, monkeypatch, caplog
+):
+    async with await Engine.open(settings=hashing_settings(tmp_path / "data")) as engine:
+        await engine.ingest_paths([write_jsonl(tmp_path / "a.jsonl", [BRIDGE])])
+        await engine.ask("harbour bridge steel cables")  # the keyword index is loaded: the next writer rebuilds it
+        attempts = fail_first_keyword_build(monkeypatch)
+        report = await engine.ingest_paths([write_jsonl(tmp_path / "b.jsonl", [ORCHARD])])
+        assert (report.articles_added, report.problems) == (1, [])
+        (failure,) = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert "keyword index rebuild failed" in failure.getMessage() and "No space left" in failure.getMessage()
+        orchard_ids = {p.id for p in await engine.passages(range(1, 10)) if "cider apples" in p.text}
+        assert set(await engine.rank_keyword("cider apples glut", 1)) == orchard_ids
+        assert attempts == [4, 4]
