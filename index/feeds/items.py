@@ -28,6 +28,8 @@ FUTURE_TOLERANCE = dt.timedelta(days=1)
 _TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid)$", re.I)
 _BLOCKS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "section", "article")
 _PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+# Control characters (other than tab and line breaks) make ingest refuse an article; in a page or feed they are noise.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class EntryProblem(Exception):
@@ -131,4 +133,5 @@ async def build_item(
         text = fragment_text(entry.summary_html)
     if not text:
         raise EntryProblem(f"entry {entry.title or url!r} has no text, in the feed or on its page")
-    return ItemDraft(guid, url, title, text, source, entry.published, entry.updated, entry_hash)
+    title = _CONTROL.sub("", title) if title else title
+    return ItemDraft(guid, url, title, _CONTROL.sub("", text), source, entry.published, entry.updated, entry_hash)

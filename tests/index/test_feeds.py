@@ -258,3 +258,16 @@ async def test_removing_a_feed_can_remove_its_articles(engine: Engine, server: F
     assert await engine.feeds.remove(kept.feed.id) is not None
     assert len(await engine.articles(["111"])) == 3  # without the option its articles stay
     assert db_rows(engine, "SELECT COUNT(*) FROM feed_items") == [(0,)]
+
+
+async def test_feeds_listed_in_the_config_are_global_and_polled(tmp_path: Path, server: FeedServer):
+    engine = await open_engine(tmp_path / "data", urls=(server.url("/atom"),))
+    try:
+        await engine.feeds.sync_config()
+        await engine.feeds.sync_config()  # once subscribed, not again
+        (report,) = await engine.feeds.poll_due()
+        (feed,) = await engine.feeds.list()
+        assert (feed.scope, feed.added_by, feed.title, feed.articles) == ("global", "config", "Valley Times", 3)
+        assert len(report.added) == 3 and len(await engine.articles(["global"])) == 3
+    finally:
+        await engine.close()
