@@ -64,11 +64,9 @@ async def bench_feed_poll(count: int, pause: float, repeats: int) -> dict:
                 started = time.perf_counter()
                 await engine.feeds.add(server.url("/rss"))
                 poll = asyncio.create_task(engine.feeds.poll_due())
-                during = []
-                for question in itertools.cycle(QUESTIONS):
-                    if poll.done():
-                        break
-                    during.append(await timed_ask(engine, question, scopes))
+                during, questions = [], itertools.cycle(QUESTIONS)
+                while not poll.done():
+                    during.append(await timed_ask(engine, next(questions), scopes))
                     await asyncio.sleep(pause)
                 (report,) = await poll
                 seconds = time.perf_counter() - started
