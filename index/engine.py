@@ -23,11 +23,11 @@ from .encoders import Encoders
 from .events import ArticlesAdded, Events
 from .feeds import Feeds
 from .follows import Follows
-from .indexes import LiveIndexes
 from .ingest import FileReport, Ingest, IngestReport
 from .questions import Questions, utc_now
 from .retrieval import Retrieval
 from .scoring import RelevanceModel
+from .search import open_search
 from .selection import Candidate
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE, PassageRow, Store, open_store
@@ -45,7 +45,7 @@ class Engine:
         self._writer_lock = writer_lock
         self._store = store
         self._encoders = encoders
-        self._indexes = LiveIndexes(store, settings.storage.data_dir, settings.vectors, encoders.model_identity, self.read_only)
+        self._indexes = open_search(settings, store, encoders.model_identity, self.read_only)
         self._events = Events()
         self._ingest = Ingest(settings, store, encoders, self._indexes, self._events)
         relevance = RelevanceModel(**asdict(settings.relevance))
@@ -112,7 +112,7 @@ class Engine:
     async def warm_up(self) -> None:
         """Load the question encoder and build the keyword index now, not on the first question."""
         await self._encoders.load_question_encoder()
-        await self._indexes.keyword()
+        await self._indexes.warm_up()
 
     # --- writing (see `ingest.Ingest`) -----------------------------------------------
 
@@ -245,5 +245,5 @@ class Engine:
         """Counts of articles and passages, the index's size, and the newest article."""
         articles, passages = await self._store.counts(scopes)
         last_added = await self._store.last_added(scopes)
-        vectors, size = self._indexes.size()
+        vectors, size = await self._indexes.size()
         return Stats(articles, passages, vectors, size, self.model_identity, last_added)

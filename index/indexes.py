@@ -15,7 +15,7 @@ import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterable, TypeVar
+from typing import AsyncIterator, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 
 class LiveIndexes:
-    """The dense and keyword indexes and the passages' scopes, kept in step with the store."""
+    """The dense and keyword indexes and the passages' scopes, kept in step with the store (a `search.Search`)."""
 
     def __init__(self, store: Store, data_dir: Path, settings: VectorSettings, model_identity: str, read_only: bool):
         self._store = store
@@ -203,7 +203,7 @@ class LiveIndexes:
         await asyncio.to_thread(vectors.save, self.index_path)
         (self._data_dir / GENERATION_NAME).write_text(str(generation))
 
-    def size(self) -> tuple[int, int]:
+    async def size(self) -> tuple[int, int]:
         """The dense index's vectors, and its file's bytes."""
         return len(self.vectors) if self.vectors else 0, self.index_path.stat().st_size if self.index_path.exists() else 0
 
@@ -307,7 +307,7 @@ class LiveIndexes:
 
     # --- the keyword index -------------------------------------------------------
 
-    async def keyword(self) -> KeywordIndex:
+    async def keyword_index(self) -> KeywordIndex:
         """The keyword index: in memory, else the saved one if it covers every passage, else built and saved.
 
         When passages were added or removed since it was built, a small index is rebuilt
@@ -326,11 +326,30 @@ class LiveIndexes:
                 self._keyword_rebuild = asyncio.create_task(self._rebuild_keyword_in_background())
         return self._keyword
 
-    async def keyword_scores(
-        self, keyword: KeywordIndex, tokens: list[str], mask: np.ndarray | None = None
+    async def warm_up(self) -> None:
+        """Load or build the keyword index now, not on the first question."""
+        await self.keyword_index()
+
+    async def has_passages(self) -> bool:
+        return self.vectors is not None and len(self.vectors) > 0
+
+    async def keyword(
+        self, tokens: Sequence[str], scopes: Iterable[str] | None, k: int, only: np.ndarray | None = None
     ) -> KeywordScores:
-        """BM25 scores of every passage (those outside mask zeroed), computed in the search thread."""
-        return await self.search(keyword.scores, tokens, mask)
+        """BM25 scores of every passage (those outside scopes, or not among `only`, zeroed), in the search thread."""
+        index = await self.keyword_index()
+        _, mask = self.filter(scopes, index, only)
+        return await self.search(index.scores, tokens, mask)
+
+    async def dense(
+        self, query: np.ndarray, k: int, scopes: Iterable[str] | None, only: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """The k passages within scopes (and among `only`) nearest the query, in the search thread."""
+        vectors = self.vectors  # read now: a background rebuild may have swapped in a new one
+        if vectors is None:
+            return []
+        within, _ = self.filter(scopes, await self.keyword_index(), only)
+        return await self.search(vectors.search, query, k, within)
 
     async def wait_for_rebuilds(self) -> bool:
         """Wait for a background rebuild (keyword, or an outgrown dense index) to finish.

@@ -22,9 +22,9 @@ import numpy as np
 from .encoders import Encoders
 from .errors import ModelMismatchError
 from .events import ArticlesAdded, Events
-from .indexes import LiveIndexes
 from .passages import passage_spans, sentence_spans
 from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
+from .search import Search
 from .settings import Settings
 from .store import GLOBAL_SCOPE, NewArticle, NewPassage, NewSentence, Store
 from .worker import background_executor
@@ -91,7 +91,7 @@ class IngestReport:
 class Ingest:
     """Adds, removes and re-embeds articles, one write at a time, keeping the live indexes in step."""
 
-    def __init__(self, settings: Settings, store: Store, encoders: Encoders, indexes: LiveIndexes, events: Events):
+    def __init__(self, settings: Settings, store: Store, encoders: Encoders, indexes: Search, events: Events):
         self._settings = settings
         self._events = events
         self._store = store

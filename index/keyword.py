@@ -8,8 +8,9 @@ import math
 import os
 import shutil
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import bm25s
 import numpy as np
@@ -19,9 +20,42 @@ from .tokenization import tokenize
 # bm25s sets its own logger to DEBUG, which would print every index build.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-# bm25s' defaults (Lucene's BM25), restated because `ideal_score` and `score_text` depend on them.
+# bm25s' defaults (Lucene's BM25), restated because `Bm25Statistics` scores with them.
 K1, B = 1.5, 0.75
 STATISTICS_FILE = "statistics.json"
+
+
+@dataclass(frozen=True)
+class Bm25Statistics:
+    """What Lucene's BM25 needs besides a passage's own words: the passages counted, each
+    word's document frequency, and the average passage length (in tokens).
+
+    Both storage backends score with it: the embedded one from its bm25s index, PostgreSQL
+    from the counts it keeps beside the passages, so the keyword evidence means the same."""
+
+    passages: int
+    doc_freq: Mapping[str, int]
+    average_length: float
+
+    def idf(self, token: str) -> float:
+        """Lucene's idf; a word no passage contains gets the highest idf there is."""
+        n, df = self.passages, self.doc_freq.get(token, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def ideal_score(self, tokens: Sequence[str]) -> float:
+        """The BM25 score of an average-length passage holding each query word once.
+
+        Dividing by it puts BM25 on an absolute scale comparable across questions (about
+        0..1: repeated words can pass 1): the share of the question's informative words,
+        weighted by rarity, that a passage contains.
+        """
+        return sum(self.idf(t) for t in set(tokens)) / (K1 + 1)
+
+    def score_text(self, tokens: Sequence[str], text: str) -> float:
+        """The BM25 score of a passage's text for the query tokens (as bm25s scores an indexed one)."""
+        counts = Counter(tokenize(text))
+        length_norm = K1 * (1 - B + B * sum(counts.values()) / (self.average_length or 1.0))
+        return sum(self.idf(t) * counts[t] / (counts[t] + length_norm) for t in tokens if counts[t])
 
 
 class KeywordIndex:
@@ -30,8 +64,7 @@ class KeywordIndex:
     def __init__(self, passage_ids: np.ndarray, bm25: bm25s.BM25, doc_freq: dict[str, int], average_length: float):
         self.ids = np.asarray(passage_ids, dtype=np.int64)  # ascending: rows are found by bisection
         self._bm25 = bm25
-        self._doc_freq = doc_freq
-        self._average_length = average_length or 1.0
+        self.statistics = Bm25Statistics(len(self.ids), doc_freq, average_length or 1.0)
 
     @classmethod
     def build(cls, passage_ids: Sequence[int], texts: Sequence[str]) -> "KeywordIndex":
@@ -53,7 +86,11 @@ class KeywordIndex:
         shutil.rmtree(tmp, ignore_errors=True)
         self._bm25.save(str(tmp), show_progress=False)
         np.save(tmp / "passage_ids.npy", self.ids)
-        statistics = {"doc_freq": self._doc_freq, "average_length": self._average_length, "generation": generation}
+        statistics = {
+            "doc_freq": dict(self.statistics.doc_freq),
+            "average_length": self.statistics.average_length,
+            "generation": generation,
+        }
         (tmp / STATISTICS_FILE).write_text(json.dumps(statistics), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
@@ -81,30 +118,6 @@ class KeywordIndex:
         rows = np.minimum(np.searchsorted(self.ids, passage_ids), len(self.ids) - 1)
         return rows, self.ids[rows] == passage_ids
 
-    def idf(self, token: str) -> float:
-        """Lucene's idf; a word no passage contains gets the highest idf there is."""
-        n, df = len(self.ids), self._doc_freq.get(token, 0)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-    def ideal_score(self, tokens: Sequence[str]) -> float:
-        """The BM25 score of an average-length passage holding each query word once.
-
-        Dividing by it puts BM25 on an absolute scale comparable across questions (about
-        0..1: repeated words can pass 1): the share of the question's informative words,
-        weighted by rarity, that a passage contains.
-        """
-        return sum(self.idf(t) for t in set(tokens)) / (K1 + 1)
-
-    def score_text(self, tokens: Sequence[str], text: str) -> float:
-        """The BM25 score of a passage the index does not hold, computed with the index's statistics.
-
-        Passages added since the index was built are scored this way while a new index
-        builds, so a fresh upload is found by its words at once.
-        """
-        counts = Counter(tokenize(text))
-        length_norm = K1 * (1 - B + B * sum(counts.values()) / self._average_length)
-        return sum(self.idf(t) * counts[t] / (counts[t] + length_norm) for t in tokens if counts[t])
-
     def mask_for(self, allowed_ids: np.ndarray) -> np.ndarray:
         """A 0/1 weight per indexed passage: 1 where the passage may be returned."""
         return np.isin(self.ids, allowed_ids).astype(np.float32)
@@ -117,18 +130,19 @@ class KeywordIndex:
 
 
 class KeywordScores:
-    """One query's BM25 scores over the whole index."""
+    """One query's BM25 scores over the whole index (a `search.KeywordHits`)."""
 
     def __init__(self, index: KeywordIndex, tokens: Sequence[str], scores: np.ndarray):
         self._index = index
         self._tokens = tokens
         self._scores = scores
+        self.statistics = index.statistics
 
     def of(self, passage_ids: Sequence[int], texts: Sequence[str]) -> list[float]:
         """Passages' scores; one the index does not hold (added since it was built) is scored from its text."""
         rows, held = self._index.rows_of(np.asarray(passage_ids, dtype=np.int64))
         return [
-            float(self._scores[row]) if is_held else self._index.score_text(self._tokens, text)
+            float(self._scores[row]) if is_held else self.statistics.score_text(self._tokens, text)
             for row, is_held, text in zip(rows.tolist(), held.tolist(), texts)
         ]
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .encoders import Encoders
 from .errors import QuestionError
-from .indexes import LiveIndexes
+from .search import Search
 from .scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fusion, word_weights
 from .selection import Candidate
 from .settings import RetrievalSettings
@@ -52,15 +52,15 @@ def _relative_spans(passage: PassageRow, sentences: SentenceVectors | None) -> l
 
 
 class Retrieval:
-    """Finds and scores a question's candidate passages in the live indexes and the store."""
+    """Finds and scores a question's candidate passages with the search (either backend's) and the store."""
 
     def __init__(
-        self, settings: RetrievalSettings, relevance: RelevanceModel, store: Store, indexes: LiveIndexes, encoders: Encoders
+        self, settings: RetrievalSettings, relevance: RelevanceModel, store: Store, search: Search, encoders: Encoders
     ):
         self._settings = settings
         self._relevance = relevance
         self._store = store
-        self._indexes = indexes
+        self._search = search
         self._encoders = encoders
 
     async def retrieve(
@@ -79,30 +79,27 @@ class Retrieval:
             depth: how many merged candidates to score (default `rerank_depth`): a timeline reads more.
         """
         r = self._settings
-        keyword = await self._indexes.keyword()
-        vectors = self._indexes.vectors
-        if vectors is None or not len(vectors):
+        if not await self._search.has_passages():
             return None
         tokens = question_tokens(question)
-        within, mask = self._indexes.filter(scopes, keyword, only)
         # The words need no encoder: their candidates are found while it runs.
         encoding = asyncio.ensure_future(self._encoders.encode_question(question))
         try:
-            keyword_scores = await self._indexes.keyword_scores(keyword, tokens, mask)
-            keyword_ids = [pid for pid, _ in keyword_scores.top(r.candidates)]
+            keyword = await self._search.keyword(tokens, scopes, r.candidates, only)
+            keyword_ids = [pid for pid, _ in keyword.top(r.candidates)]
             query = await encoding
         finally:
             encoding.cancel()  # if scoring failed; a no-op once it is done
-        dense_ids = [pid for pid, _ in await self._indexes.search(vectors.search, query, r.candidates, within)]
+        dense_ids = [pid for pid, _ in await self._search.dense(query, r.candidates, scopes, only)]
         shortlist = reciprocal_rank_fusion([keyword_ids, dense_ids])[: depth or r.rerank_depth]
         found = await self._read_candidates(shortlist)
         ids = [pid for pid in shortlist if pid in found.rows]  # in rows: not removed meanwhile
         if not ids:
             return None
         sentences = await self._store.sentence_vectors(ids, self._encoders.model_identity)
-        ideal = keyword.ideal_score(tokens) or 1.0
-        weights = word_weights(tokens, keyword.idf)
-        for pid, keyword_score in zip(ids, keyword_scores.of(ids, [found.rows[pid].text for pid in ids])):
+        ideal = keyword.statistics.ideal_score(tokens) or 1.0
+        weights = word_weights(tokens, keyword.statistics.idf)
+        for pid, keyword_score in zip(ids, keyword.of(ids, [found.rows[pid].text for pid in ids])):
             row = found.rows[pid]
             spans = _relative_spans(row, sentences.get(pid))
             dense = float(found.passage_vectors[pid] @ query)
@@ -139,18 +136,15 @@ class Retrieval:
     # --- baselines, for evaluation and benchmarks ------------------------------------
 
     async def rank_dense(self, question: str, k: int) -> list[int]:
-        """Passage ids by cosine similarity alone (the dense index's search: exact while it is flat), best first."""
-        if self._indexes.vectors is None:
+        """Passage ids by cosine similarity alone (the dense search: exact while an in-process index is flat), best first."""
+        if not await self._search.has_passages():
             return []
         query = await self._encoders.encode_question(question)
-        vectors = self._indexes.vectors  # after the encoder: the index may have been rebuilt meanwhile
-        return [pid for pid, _ in await self._indexes.search(vectors.search, query, k)]
+        return [pid for pid, _ in await self._search.dense(query, k, None)]
 
     async def rank_keyword(self, question: str, k: int) -> list[int]:
         """Passage ids by BM25 alone, best first."""
-        keyword = await self._indexes.keyword()
-        tokens = tokenize(question)
-        return [pid for pid, _ in await self._indexes.search(lambda: keyword.scores(tokens).top(k))]
+        return [pid for pid, _ in (await self._search.keyword(tokenize(question), None, k)).top(k)]
 
     async def nearest_sentence(self, question: str, passage_id: int) -> tuple[int, int]:
         """The span (in article offsets) of a passage's sentence nearest the question in meaning alone."""

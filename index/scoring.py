@@ -27,7 +27,7 @@ class Evidence:
 
     dense: float  # cosine of the passage and the question
     sentence_dense: float  # cosine of its best sentence and the question
-    keyword: float  # BM25 over the BM25 of an ideal passage (see KeywordIndex.ideal_score)
+    keyword: float  # BM25 over the BM25 of an ideal passage (see keyword.Bm25Statistics.ideal_score)
     sentence_keyword: float  # the share of the question's words, by rarity, that its best sentence holds
     passage_keyword: float  # the same share for the whole passage
 

@@ -80,6 +80,7 @@ class VectorSettings:
     ivf_from: int = 50_000
     nprobe: int = 32
     scope_cache_mb: int = 256
+    ef_search: int = 100
 
 
 @dataclass(frozen=True)

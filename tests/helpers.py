@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 from newsdesk.index.settings import Settings, load_settings
+from newsdesk.index.store.postgres import DATABASE_URL_ENV
+from newsdesk.index.store.sqlite import DB_NAME
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "squad-v1.1-dev"
@@ -36,13 +40,31 @@ ORCHARD = {
 }
 
 
-def hashing_settings(data_dir: Path, **retrieval) -> Settings:
-    """Default settings with the meaning-blind hashing embedder: instant, for plumbing tests."""
+def hashing_settings(data_dir: Path, backend: str = "sqlite", **retrieval) -> Settings:
+    """Default settings with the meaning-blind hashing embedder: instant, for plumbing tests.
+
+    backend: the storage backend (for "postgres", NEWSDESK_DATABASE_URL names the database:
+    see the `storage_backend` fixture)."""
     settings = load_settings().with_data_dir(data_dir)
     settings = replace(settings, model=replace(settings.model, backend="hashing"))
+    settings = replace(settings, storage=replace(settings.storage, backend=backend))
     if retrieval:
         settings = replace(settings, retrieval=replace(settings.retrieval, **retrieval))
     return settings
+
+
+async def db_rows(settings: Settings, sql: str) -> list[tuple]:
+    """Rows straight from the store's database, SQLite file or PostgreSQL, past the engine (a statement is committed)."""
+    if settings.storage.backend == "postgres":
+        import asyncpg
+
+        connection = await asyncpg.connect(os.environ[DATABASE_URL_ENV])
+        try:
+            return [tuple(row) for row in await connection.fetch(sql)]
+        finally:
+            await connection.close()
+    with sqlite3.connect(settings.storage.data_dir / DB_NAME) as db:
+        return db.execute(sql).fetchall()
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:

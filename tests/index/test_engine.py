@@ -1,6 +1,10 @@
-"""The engine with the fast hashing embedder: storage, index consistency, scopes, abstention."""
+"""The engine with the fast hashing embedder: storage, index consistency, scopes, abstention.
 
-import sqlite3
+Behaviour tests take `storage_backend` and run once per storage backend (SQLite with the
+in-process indexes, and PostgreSQL searched in the database); the tests of the in-process
+indexes' files and caches run on SQLite only.
+"""
+
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,23 +13,17 @@ import pytest
 from newsdesk.index import Engine, ModelMismatchError, QuestionError
 from newsdesk.index.encoders import Encoders
 from newsdesk.index.indexes import INDEX_NAME
-from newsdesk.index.store.sqlite import DB_NAME
 
-from tests.helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
+from tests.helpers import BRIDGE, ORCHARD, db_rows, hashing_settings, write_jsonl
 
 ARTICLES = [BRIDGE, ORCHARD]
 
 
 @pytest.fixture
-async def engine(tmp_path: Path):
-    engine = await Engine.open(settings=hashing_settings(tmp_path / "data"))
+async def engine(tmp_path: Path, storage_backend: str):
+    engine = await Engine.open(settings=hashing_settings(tmp_path / "data", storage_backend))
     yield engine
     await engine.close()
-
-
-def db_rows(data_dir: Path, sql: str):
-    with sqlite3.connect(data_dir / DB_NAME) as db:
-        return db.execute(sql).fetchall()
 
 
 async def test_ingest_stores_articles_and_reingest_adds_nothing(engine: Engine, tmp_path: Path):
@@ -37,7 +35,7 @@ async def test_ingest_stores_articles_and_reingest_adds_nothing(engine: Engine, 
     rows = await engine.articles()
     assert [r.title for r in rows] == ["Orchard harvest record", "Harbour bridge reopens"]
     assert [r.passages for r in rows] == [2, 2]
-    assert db_rows(engine.settings.storage.data_dir, "SELECT COUNT(*) FROM passages") == [(4,)]
+    assert await db_rows(engine.settings, "SELECT COUNT(*) FROM passages") == [(4,)]
 
 
 async def test_every_quote_is_an_exact_substring_of_the_stored_text(engine: Engine, tmp_path: Path):
@@ -92,8 +90,7 @@ async def test_remove_deletes_rows_and_index_entries(engine: Engine, tmp_path: P
     assert not await engine.remove(bridge.id)
     answer = await engine.ask("harbour bridge cables repaired")
     assert all(q.article.id != bridge.id for q in answer.answers)
-    data_dir = engine.settings.storage.data_dir
-    assert db_rows(data_dir, f"SELECT COUNT(*) FROM passages WHERE article_id = {bridge.id}") == [(0,)]
+    assert await db_rows(engine.settings, f"SELECT COUNT(*) FROM passages WHERE article_id = {bridge.id}") == [(0,)]
     assert (await engine.stats()).index_vectors == 2
 
 
@@ -122,12 +119,12 @@ async def test_index_out_of_step_with_database_is_repaired_on_open(tmp_path: Pat
         await reopened.close()
 
 
-async def test_restart_reuses_stored_embeddings(tmp_path: Path, monkeypatch):
-    settings = hashing_settings(tmp_path / "data")
+async def test_restart_reuses_stored_embeddings(tmp_path: Path, monkeypatch, storage_backend: str):
+    settings = hashing_settings(tmp_path / "data", storage_backend)
     engine = await Engine.open(settings=settings)
     await engine.ingest_paths([write_jsonl(tmp_path / "feed.jsonl", ARTICLES)])
     await engine.close()
-    (settings.storage.data_dir / INDEX_NAME).unlink()
+    (settings.storage.data_dir / INDEX_NAME).unlink(missing_ok=storage_backend != "sqlite")
     reopened = await Engine.open(settings=settings)
     calls = []
     original = Encoders.embed
@@ -146,8 +143,8 @@ async def test_restart_reuses_stored_embeddings(tmp_path: Path, monkeypatch):
         await reopened.close()
 
 
-async def test_changing_the_model_asks_for_a_reembed(tmp_path: Path):
-    settings = hashing_settings(tmp_path / "data")
+async def test_changing_the_model_asks_for_a_reembed(tmp_path: Path, storage_backend: str):
+    settings = hashing_settings(tmp_path / "data", storage_backend)
     engine = await Engine.open(settings=settings)
     await engine.ingest_paths([write_jsonl(tmp_path / "feed.jsonl", ARTICLES)])
     await engine.close()
@@ -156,17 +153,14 @@ async def test_changing_the_model_asks_for_a_reembed(tmp_path: Path):
         await Engine.open(settings=other)
 
 
-async def test_reembed_switches_model_and_keeps_answers(tmp_path: Path):
-    settings = hashing_settings(tmp_path / "data")
+async def test_reembed_switches_model_and_keeps_answers(tmp_path: Path, storage_backend: str):
+    settings = hashing_settings(tmp_path / "data", storage_backend)
     engine = await Engine.open(settings=settings)
     await engine.ingest_paths([write_jsonl(tmp_path / "feed.jsonl", ARTICLES)])
     await engine.close()
     # Same backend under a new identity stands in for a model change without loading torch.
-    db = sqlite3.connect(settings.storage.data_dir / DB_NAME)
-    db.execute("UPDATE meta SET value = 'hashing:old' WHERE key = 'embedding_model'")
-    db.execute("UPDATE embeddings SET model = 'hashing:old'")
-    db.commit()
-    db.close()
+    await db_rows(settings, "UPDATE meta SET value = 'hashing:old' WHERE key = 'embedding_model'")
+    await db_rows(settings, "UPDATE embeddings SET model = 'hashing:old'")
     with pytest.raises(ModelMismatchError):
         await Engine.open(settings=settings)
     engine = await Engine.open(settings=settings, allow_model_change=True)
@@ -176,7 +170,7 @@ async def test_reembed_switches_model_and_keeps_answers(tmp_path: Path):
         assert answer.answers[0].article.title == "Orchard harvest record"
     finally:
         await engine.close()
-    assert db_rows(settings.storage.data_dir, "SELECT DISTINCT model FROM embeddings") == [("hashing:256",)]
+    assert await db_rows(settings, "SELECT DISTINCT model FROM embeddings") == [("hashing:256",)]
 
 
 async def test_bad_questions_get_clear_messages(engine: Engine):
@@ -186,7 +180,7 @@ async def test_bad_questions_get_clear_messages(engine: Engine):
         await engine.ask("why " * 200)
 
 
-async def test_results_spread_over_articles_and_newer_wins_a_tie(tmp_path: Path):
+async def test_results_spread_over_articles_and_newer_wins_a_tie(tmp_path: Path, storage_backend: str):
     same = (
         "The city council voted on Tuesday to build a new public library beside the river park, "
         "ending a debate that had lasted for three years."
@@ -194,7 +188,7 @@ async def test_results_spread_over_articles_and_newer_wins_a_tie(tmp_path: Path)
     old_detail = "Opponents of the library had argued that the council should spend the money on roads and drains."
     new_detail = "Construction of the library is due to start in spring, and the council expects it to open in two years."
     engine = await Engine.open(
-        settings=hashing_settings(tmp_path / "data", same_article_factor=0.0, top_k=3, abstain_below=0.0)
+        settings=hashing_settings(tmp_path / "data", storage_backend, same_article_factor=0.0, top_k=3, abstain_below=0.0)
     )
     try:
         await engine.ingest_paths(
@@ -261,7 +255,7 @@ async def test_keyword_index_is_saved_and_reused_until_passages_change(tmp_path:
 
 
 async def test_a_large_keyword_index_is_rebuilt_in_the_background_while_questions_are_answered(
-    engine: Engine, tmp_path: Path, monkeypatch
+    tmp_path: Path, monkeypatch
 ):
     import newsdesk.index.indexes as indexes_module
 
@@ -271,15 +265,16 @@ async def test_a_large_keyword_index_is_rebuilt_in_the_background_while_question
         "text": "The night ferry to the islands returns in May, after the shipping line bought a second boat.\n\n"
         "Tickets for the night crossing go on sale next week at the ferry office.",
     }
-    await engine.ingest_paths([write_jsonl(tmp_path / "two.jsonl", ARTICLES)])
-    assert not (await engine.ask("when did the harbour bridge reopen after repairs?")).abstained
-    await engine.ingest_paths([write_jsonl(tmp_path / "ferry.jsonl", [ferry])])
-    # answered from the old keyword index (and meaning) while the new one builds
-    answer = await engine.ask("when does the night ferry to the islands return?")
-    assert answer.answers and answer.answers[0].article.title == "Night ferry returns"
-    assert await engine.wait_for_rebuilds()
-    ferry_ids = {p.id for p in await engine.passages(range(1, 10)) if "night crossing" in p.text}
-    assert set(await engine.rank_keyword("tickets night crossing", 1)) == ferry_ids
+    async with await Engine.open(settings=hashing_settings(tmp_path / "data")) as engine:
+        await engine.ingest_paths([write_jsonl(tmp_path / "two.jsonl", ARTICLES)])
+        assert not (await engine.ask("when did the harbour bridge reopen after repairs?")).abstained
+        await engine.ingest_paths([write_jsonl(tmp_path / "ferry.jsonl", [ferry])])
+        # answered from the old keyword index (and meaning) while the new one builds
+        answer = await engine.ask("when does the night ferry to the islands return?")
+        assert answer.answers and answer.answers[0].article.title == "Night ferry returns"
+        assert await engine.wait_for_rebuilds()
+        ferry_ids = {p.id for p in await engine.passages(range(1, 10)) if "night crossing" in p.text}
+        assert set(await engine.rank_keyword("tickets night crossing", 1)) == ferry_ids
 
 
 async def test_corpus_rescan_replaces_a_changed_file_and_forgets_a_deleted_one(engine: Engine, tmp_path: Path):
@@ -294,7 +289,7 @@ async def test_corpus_rescan_replaces_a_changed_file_and_forgets_a_deleted_one(e
     (folder / "ferry.txt").unlink()
     await engine.ingest_folder_if_changed(folder)
     assert [a.title for a in await engine.articles()] == ["Orchard harvest record"]
-    assert db_rows(engine.settings.storage.data_dir, "SELECT COUNT(*) FROM passages") == [(2,)]
+    assert await db_rows(engine.settings, "SELECT COUNT(*) FROM passages") == [(2,)]
     answer = await engine.ask("when does the winter ferry timetable start?")
     assert all("ferry" not in q.quote for q in answer.answers)
 

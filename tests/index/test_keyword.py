@@ -19,9 +19,9 @@ def test_score_text_matches_the_index_scores(question: str):
     tokens = tokenize(question)
     scores = index.scores(tokens)
     held = scores.of(range(1, len(TEXTS) + 1), TEXTS)
-    assert [index.score_text(tokens, text) for text in TEXTS] == pytest.approx(held, rel=1e-4, abs=1e-6)
+    assert [index.statistics.score_text(tokens, text) for text in TEXTS] == pytest.approx(held, rel=1e-4, abs=1e-6)
     # a passage the index never saw is scored from its words, not as zero
     unseen = "New steel cables for the harbour bridge arrive by ship."
     (score,) = scores.of([999], [unseen])
-    assert score == pytest.approx(index.score_text(tokens, unseen))
+    assert score == pytest.approx(index.statistics.score_text(tokens, unseen))
     assert (score > 0) == bool(set(tokens) & set(tokenize(unseen)))

@@ -8,7 +8,8 @@ from tests.helpers import PROJECT_ROOT
 
 # Static check: SQL text is only ever literals, placeholders and fixed fragments.
 
-SQL_METHODS = {"execute", "executemany", "executescript"}
+# sqlite3/aiosqlite's, and asyncpg's (the PostgreSQL store)
+SQL_METHODS = {"execute", "executemany", "executescript", "fetch", "fetchrow", "fetchval", "cursor"}
 
 
 def _is_const_strs(node: ast.AST) -> bool:
