@@ -1,4 +1,5 @@
-"""Follows in the engine: standing questions matched against new articles, each delivered at most once."""
+"""Follows in the engine: standing questions matched against new articles, each delivered at most once
+(on each storage backend: `storage_backend`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from tests.dated_news import STRIKE_BEGINS, STRIKE_ENDS
 from tests.helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
 
 
-async def test_a_follow_matches_new_articles_that_answer_it_and_each_is_claimed_once(tmp_path: Path):
-    settings = hashing_settings(tmp_path / "data")
+async def test_a_follow_matches_new_articles_that_answer_it_and_each_is_claimed_once(
+    tmp_path: Path, storage_backend: str
+):
+    settings = hashing_settings(tmp_path / "data", storage_backend)
     events: list[ArticlesAdded] = []
     async with await Engine.open(settings=settings) as engine:
         engine.subscribe(events.append)
@@ -42,8 +45,8 @@ async def test_a_follow_matches_new_articles_that_answer_it_and_each_is_claimed_
         assert [f.owner for f in await engine.follows.list()] == ["guild-2"]
 
 
-async def test_a_follow_on_an_unrelated_topic_matches_nothing(tmp_path: Path):
-    async with await Engine.open(settings=hashing_settings(tmp_path / "data")) as engine:
+async def test_a_follow_on_an_unrelated_topic_matches_nothing(tmp_path: Path, storage_backend: str):
+    async with await Engine.open(settings=hashing_settings(tmp_path / "data", storage_backend)) as engine:
         await engine.follows.add("g", [GLOBAL_SCOPE], "volcanic eruption in iceland", "c")
         report = await engine.ingest_paths([write_jsonl(tmp_path / "a.jsonl", [BRIDGE, ORCHARD])])
         ids = tuple(i for f in report.files for i in f.article_ids)

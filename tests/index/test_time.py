@@ -1,4 +1,6 @@
-"""Questions that know the time: date ranges inside the search, recency, timelines; and new-article events."""
+"""Questions that know the time: date ranges inside the search, recency, timelines; and new-article events.
+
+Each runs once per storage backend (`storage_backend`): the date range narrows both searches in either."""
 
 from __future__ import annotations
 
@@ -13,15 +15,15 @@ from tests.dated_news import NOW, STORY, STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STAL
 from tests.helpers import ORCHARD, hashing_settings, write_jsonl
 
 
-async def open_engine(data_dir: Path, **retrieval) -> Engine:
-    engine = await Engine.open(settings=hashing_settings(data_dir, **retrieval))
+async def open_engine(data_dir: Path, backend: str, **retrieval) -> Engine:
+    engine = await Engine.open(settings=hashing_settings(data_dir, backend, **retrieval))
     engine.clock = lambda: dt.datetime.fromisoformat(NOW)
     return engine
 
 
 @pytest.fixture
-async def engine(tmp_path: Path):
-    engine = await open_engine(tmp_path / "data")
+async def engine(tmp_path: Path, storage_backend: str):
+    engine = await open_engine(tmp_path / "data", storage_backend)
     await engine.ingest_paths([write_jsonl(tmp_path / "story.jsonl", [*STORY, ORCHARD])])
     yield engine
     await engine.close()
@@ -62,10 +64,10 @@ async def test_unreadable_dates_are_refused_with_a_clear_message(engine: Engine,
         await engine.ask("ferry strike", since=since, until=until)
 
 
-async def test_the_range_narrows_the_search_not_a_shortlist(tmp_path: Path):
+async def test_the_range_narrows_the_search_not_a_shortlist(tmp_path: Path, storage_backend: str):
     """Thirty old bulletins outrank the one new report; with a shortlist of three, filtering it afterwards
     would leave nothing. The range is applied inside both searches, so the new report is found."""
-    engine = await open_engine(tmp_path / "data", candidates=3, rerank_depth=3)
+    engine = await open_engine(tmp_path / "data", storage_backend, candidates=3, rerank_depth=3)
     try:
         await engine.ingest_paths([write_jsonl(tmp_path / "many.jsonl", [*older_reports(30), STRIKE_ENDS])])
         unlimited = await engine.ask("ferry strike", k=3)
