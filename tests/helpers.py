@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -53,18 +54,20 @@ def hashing_settings(data_dir: Path, backend: str = "sqlite", **retrieval) -> Se
     return settings
 
 
-async def db_rows(settings: Settings, sql: str) -> list[tuple]:
-    """Rows straight from the store's database, SQLite file or PostgreSQL, past the engine (a statement is committed)."""
+async def db_rows(settings: Settings, sql: str, *params) -> list[tuple]:
+    """Rows straight from the store's database, SQLite file or PostgreSQL, past the engine (a statement is committed).
+
+    Parameters are written $1, $2... in order (SQLite gets them as ?)."""
     if settings.storage.backend == "postgres":
         import asyncpg
 
         connection = await asyncpg.connect(os.environ[DATABASE_URL_ENV])
         try:
-            return [tuple(row) for row in await connection.fetch(sql)]
+            return [tuple(row) for row in await connection.fetch(sql, *params)]
         finally:
             await connection.close()
     with sqlite3.connect(settings.storage.data_dir / DB_NAME) as db:
-        return db.execute(sql).fetchall()
+        return db.execute(re.sub(r"\$\d+", "?", sql), params).fetchall()
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:

@@ -26,7 +26,8 @@ Running on Citus (distribution keys, and why):
 - embeddings: by text_hash (every lookup names the hashes); the sentence-vector join then
   repartitions, or sentence vectors move onto the sentences rows.
 - keyword_terms: by term (every lookup names the question's words).
-- meta, schema_version: reference tables (tiny, read everywhere). feedback: by id.
+- meta, schema_version: reference tables (tiny, read everywhere). feedback, follows: by id,
+  follow_deliveries by follow id; feeds and feed_items by feed id (`postgres_feeds`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from pgvector.asyncpg import register_vector
 from ..tokenization import tokenize
 from ..types import Article, ArticleText, Follow
 from .base import NewArticle, PassageRow, SentenceVectors
+from .postgres_feeds import FEED_TABLES, PostgresFeeds
 
 DATABASE_URL_ENV = "NEWSDESK_DATABASE_URL"
 # Any constant: only migrations take this advisory lock.
@@ -153,6 +155,7 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (follow_id, article_id)
     );
     """,
+    FEED_TABLES,
 )
 
 _SET_META = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -238,7 +241,7 @@ async def _migrate(connection: asyncpg.Connection) -> None:
             await connection.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
 
 
-class PostgresStore:
+class PostgresStore(PostgresFeeds):
     """A PostgreSQL database through a connection pool. Create with `await PostgresStore.open(dsn)`."""
 
     backend = "postgres"
@@ -566,6 +569,10 @@ class PostgresStore:
             dated_from, dated_before, None if article_ids is None else [int(i) for i in set(article_ids)],
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    async def articles_after(self, article_id: int) -> dict[str, list[int]]:
+        rows = await self.pool.fetch("SELECT scope, array_agg(id ORDER BY id) FROM articles WHERE id > $1 GROUP BY scope", article_id)
+        return {scope: list(ids) for scope, ids in rows}
 
     # --- follows ---------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
-"""Feeds taken in from the tests' own loopback server: formats, full articles, dedupe, updates, polling manners."""
+"""Feeds taken in from the tests' own loopback server: formats, full articles, dedupe, updates, polling manners.
+
+Tests on the `engine` fixture run once per storage backend (`storage_backend`)."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
@@ -10,10 +11,9 @@ import pytest
 
 from newsdesk.index import Engine
 from newsdesk.index.feeds import FeedRefused, is_failing
-from newsdesk.index.store.sqlite import DB_NAME
 
 from tests.feed_server import FeedServer, days_ago, stories
-from tests.helpers import hashing_settings, with_feeds
+from tests.helpers import db_rows, hashing_settings, with_feeds
 
 
 @pytest.fixture
@@ -22,21 +22,16 @@ async def server():
         yield server
 
 
-async def open_engine(data_dir: Path, **feeds) -> Engine:
-    settings = with_feeds(hashing_settings(data_dir), allow_private_addresses=True, timeout_seconds=5, **feeds)
+async def open_engine(data_dir: Path, backend: str = "sqlite", **feeds) -> Engine:
+    settings = with_feeds(hashing_settings(data_dir, backend), allow_private_addresses=True, timeout_seconds=5, **feeds)
     return await Engine.open(settings=settings)
 
 
 @pytest.fixture
-async def engine(tmp_path: Path):
-    engine = await open_engine(tmp_path / "data")
+async def engine(tmp_path: Path, storage_backend: str):
+    engine = await open_engine(tmp_path / "data", storage_backend)
     yield engine
     await engine.close()
-
-
-def db_rows(engine: Engine, sql: str, *params):
-    with sqlite3.connect(engine.settings.storage.data_dir / DB_NAME) as db:
-        return db.execute(sql, params).fetchall()
 
 
 async def texts(engine: Engine, scope: str | None = None) -> dict[str, str]:
@@ -60,7 +55,7 @@ async def test_rss_teasers_become_full_articles_from_the_linked_pages(engine: En
     assert ferry.source == "Harbour Gazette"
     published = server.story("grey-island-ferry").published
     assert ferry.date == published.date().isoformat()
-    assert db_rows(engine, "SELECT published FROM feed_items WHERE guid = 'story-grey-island-ferry'") == [
+    assert await db_rows(engine.settings, "SELECT published FROM feed_items WHERE guid = 'story-grey-island-ferry'") == [
         (published.isoformat(),)
     ]
     answer = await engine.ask("When will the ferry to Grey Island run again?")
@@ -125,8 +120,8 @@ async def test_an_updated_item_replaces_its_earlier_version(engine: Engine, serv
     assert report.updated == ["Ferry to Grey Island resumes"] and report.added == []
     stored = await texts(engine)
     assert len(stored) == 3 and stored["Ferry to Grey Island resumes"] == ferry.body
-    assert db_rows(engine, "SELECT COUNT(*) FROM articles WHERE text LIKE ?", f"%{old}%") == [(0,)]
-    assert db_rows(engine, "SELECT COUNT(*) FROM feed_items") == [(3,)]
+    assert await db_rows(engine.settings, "SELECT COUNT(*) FROM articles WHERE text LIKE '%' || $1 || '%'", old) == [(0,)]
+    assert await db_rows(engine.settings, "SELECT COUNT(*) FROM feed_items") == [(3,)]
     answer = await engine.ask("When will the ferry to Grey Island run again?")
     assert "from 10 December" in answer.answers[0].quote
 
@@ -257,7 +252,7 @@ async def test_removing_a_feed_can_remove_its_articles(engine: Engine, server: F
     assert await engine.articles(["222"]) == [] and len(await engine.articles(["111"])) == 3
     assert await engine.feeds.remove(kept.feed.id) is not None
     assert len(await engine.articles(["111"])) == 3  # without the option its articles stay
-    assert db_rows(engine, "SELECT COUNT(*) FROM feed_items") == [(0,)]
+    assert await db_rows(engine.settings, "SELECT COUNT(*) FROM feed_items") == [(0,)]
 
 
 async def test_feeds_listed_in_the_config_are_global_and_polled(tmp_path: Path, server: FeedServer):
