@@ -246,4 +246,4 @@ class Engine:
         articles, passages = await self._store.counts(scopes)
         last_added = await self._store.last_added(scopes)
         vectors, size = await self._indexes.size()
-        return Stats(articles, passages, vectors, size, self.model_identity, last_added)
+        return Stats(articles, passages, vectors, size, self.model_identity, last_added, await self._store.describe())

@@ -25,6 +25,8 @@ DATA_ROOT = PROJECT_ROOT if IN_CHECKOUT else user_data_path("newsdesk", appautho
 class StorageSettings:
     backend: str = "sqlite"
     data_dir: Path = DATA_ROOT / "data"
+    pool_size: int = 10
+    statement_cache_size: int = 100
 
 
 @dataclass(frozen=True)

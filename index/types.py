@@ -126,6 +126,8 @@ class Stats:
     index_bytes: int
     model: str
     last_added: Article | None
+    # the storage backend in a few words (`Store.describe`): which database serves these figures
+    storage: str = ""
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,7 @@ def stats_embed(stats: Stats, uploaded_here: int) -> discord.Embed:
         value=f"{stats.index_vectors:,} vectors, {stats.index_bytes / 1_000_000:.1f} MB\nmodel `{stats.model}`",
         inline=False,
     )
+    embed.add_field(name="Storage", value=clip(stats.storage, FIELD_LIMIT), inline=False)
     if stats.last_added is not None:
         added = discord.utils.format_dt(datetime.fromtimestamp(stats.last_added.added_at, timezone.utc), "R")
         last = clip(f"{article_line(stats.last_added)}, {added}", FIELD_LIMIT)

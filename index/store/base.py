@@ -139,6 +139,9 @@ class Store(FeedStore, Protocol):
 
     async def close(self) -> None: ...
 
+    async def describe(self) -> str:
+        """The backend in a few words, for health reports: its kind and where the data is (never a credential)."""
+
     async def get_meta(self, key: str) -> str | None:
         """A setting kept with the data (the model, the vectors' size, folder signatures, the application's keys)."""
 

@@ -22,5 +22,5 @@ async def open_store(storage: StorageSettings) -> Store:
         # imported here: asyncpg and pgvector are needed only by this backend (the `postgres` extra)
         from .postgres import PostgresStore, database_url
 
-        return await PostgresStore.open(database_url())
+        return await PostgresStore.open(database_url(), storage.pool_size, storage.statement_cache_size)
     raise ValueError(f"unknown [storage] backend {storage.backend!r}; use one of {', '.join(BACKENDS)}")

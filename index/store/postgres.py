@@ -46,7 +46,7 @@ from pgvector.asyncpg import register_vector
 from ..tokenization import tokenize
 from ..types import Article, ArticleText, Follow
 from .base import NewArticle, PassageRow, SentenceVectors
-from .postgres_feeds import FEED_TABLES, PostgresFeeds
+from .postgres_feeds import PostgresFeeds
 
 DATABASE_URL_ENV = "NEWSDESK_DATABASE_URL"
 # Any constant: only migrations take this advisory lock.
@@ -155,7 +155,41 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (follow_id, article_id)
     );
     """,
-    FEED_TABLES,
+    # Feeds and the entries taken from them (`postgres_feeds`).
+    """
+    CREATE TABLE feeds (
+        id BIGSERIAL PRIMARY KEY,
+        scope TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT,
+        added_by TEXT NOT NULL,
+        interval_seconds INTEGER,
+        etag TEXT,
+        last_modified TEXT,
+        created_at DOUBLE PRECISION NOT NULL,
+        last_polled_at DOUBLE PRECISION,
+        last_success_at DOUBLE PRECISION,
+        last_error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_poll_at DOUBLE PRECISION NOT NULL,
+        UNIQUE (scope, url)
+    );
+    CREATE TABLE feed_items (
+        id BIGSERIAL PRIMARY KEY,
+        feed_id BIGINT NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        guid TEXT NOT NULL,
+        url TEXT NOT NULL,
+        entry_hash TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        article_id BIGINT REFERENCES articles (id) ON DELETE SET NULL,
+        published TEXT,
+        updated TEXT,
+        first_seen DOUBLE PRECISION NOT NULL,
+        UNIQUE (feed_id, guid)
+    );
+    CREATE INDEX feed_items_url ON feed_items (url);
+    CREATE INDEX feed_items_article ON feed_items (article_id);
+    """,
 )
 
 _SET_META = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -250,16 +284,21 @@ class PostgresStore(PostgresFeeds):
         self.pool = pool
 
     @classmethod
-    async def open(cls, dsn: str, max_connections: int = 10) -> "PostgresStore":
-        """Connect, migrate, and open a pool of up to max_connections."""
-        connection = await asyncpg.connect(dsn)
+    async def open(cls, dsn: str, max_connections: int = 10, statement_cache_size: int = 100) -> "PostgresStore":
+        """Connect, migrate, and open a pool of up to max_connections.
+
+        statement_cache_size: prepared statements kept per connection; 0 behind PgBouncer in
+        transaction mode, where a statement prepared on one server connection is gone on the next.
+        """
+        connection = await asyncpg.connect(dsn, statement_cache_size=statement_cache_size)
         try:
             await _migrate(connection)
         finally:
             await connection.close()
-        # statement_cache_size stays asyncpg's default; behind PgBouncer in transaction mode
-        # set it to 0 in the DSN (see the README's "Running at scale").
-        return cls(await asyncpg.create_pool(dsn, min_size=1, max_size=max_connections, init=register_vector))
+        pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=max_connections, statement_cache_size=statement_cache_size, init=register_vector
+        )
+        return cls(pool)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -268,6 +307,14 @@ class PostgresStore(PostgresFeeds):
     async def _transaction(self) -> AsyncIterator[asyncpg.Connection]:
         async with self.pool.acquire() as connection, connection.transaction():
             yield connection
+
+    async def describe(self) -> str:
+        """Its server version and database, never the DSN (which may hold a password)."""
+        version, database, vector = await self.pool.fetchrow(
+            "SELECT current_setting('server_version'), current_database(), "
+            "(SELECT extversion FROM pg_extension WHERE extname = 'vector')"
+        )
+        return f"PostgreSQL {version.split()[0]} with pgvector {vector} (database {database})"
 
     async def schema_version(self) -> int:
         return await self.pool.fetchval("SELECT MAX(version) FROM schema_version")

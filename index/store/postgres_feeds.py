@@ -13,42 +13,6 @@ import asyncpg
 
 from .base import FeedItemRow, FeedRow
 
-# Migration 3 of `postgres.MIGRATIONS`.
-FEED_TABLES = """
-CREATE TABLE feeds (
-    id BIGSERIAL PRIMARY KEY,
-    scope TEXT NOT NULL,
-    url TEXT NOT NULL,
-    title TEXT,
-    added_by TEXT NOT NULL,
-    interval_seconds INTEGER,
-    etag TEXT,
-    last_modified TEXT,
-    created_at DOUBLE PRECISION NOT NULL,
-    last_polled_at DOUBLE PRECISION,
-    last_success_at DOUBLE PRECISION,
-    last_error TEXT,
-    failures INTEGER NOT NULL DEFAULT 0,
-    next_poll_at DOUBLE PRECISION NOT NULL,
-    UNIQUE (scope, url)
-);
-CREATE TABLE feed_items (
-    id BIGSERIAL PRIMARY KEY,
-    feed_id BIGINT NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
-    guid TEXT NOT NULL,
-    url TEXT NOT NULL,
-    entry_hash TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    article_id BIGINT REFERENCES articles (id) ON DELETE SET NULL,
-    published TEXT,
-    updated TEXT,
-    first_seen DOUBLE PRECISION NOT NULL,
-    UNIQUE (feed_id, guid)
-);
-CREATE INDEX feed_items_url ON feed_items (url);
-CREATE INDEX feed_items_article ON feed_items (article_id);
-"""
-
 # Scopes as $1, NULL for every scope.
 _FEEDS_IN_SCOPES = (
     "SELECT f.id, f.scope, f.url, f.title, f.added_by, f.interval_seconds, f.etag, f.last_modified, f.created_at, "

@@ -239,6 +239,9 @@ class SqliteStore:
                 raise
             await self._db.commit()
 
+    async def describe(self) -> str:
+        return f"SQLite ({self.path})"
+
     async def schema_version(self) -> int:
         (version,) = await (await self._read.execute("PRAGMA user_version")).fetchone()
         return version

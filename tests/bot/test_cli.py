@@ -86,6 +86,7 @@ def test_ingest_list_remove_round_trip(cli, tmp_path: Path):
     assert "0 article(s)" in out and "1 already stored" in out
     code, out, _ = cli("articles")
     assert "Library opens late on Fridays" in out
+    assert out.splitlines()[-1].startswith("1 article(s) in SQLite (")
     article_id = next(line.split()[0] for line in out.splitlines() if "Library opens" in line)
     assert cli("remove", article_id)[0] == 0
     assert "Library opens" not in cli("articles")[1]

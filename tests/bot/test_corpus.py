@@ -188,6 +188,7 @@ async def test_list_and_stats_show_what_this_server_can_search(fake_discord, gui
     assert [line for line in lines if line.endswith("*uploaded here*")] == [lines[-1]]
     fields = {f["name"]: f["value"] for f in stats["embeds"][0]["fields"]}
     assert fields["Articles"] == "4 (1 uploaded here)"
+    assert fields["Storage"].startswith("SQLite (")
     assert fields["Last added"].startswith("Tram line extended to the harbour")
 
 

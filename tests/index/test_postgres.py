@@ -62,6 +62,19 @@ async def test_the_searches_are_served_by_indexes_in_the_database(tmp_path: Path
         assert await db_rows(settings, "SELECT value FROM meta WHERE key = 'keyword_passages'") == [("2",)]
 
 
+async def test_health_names_the_backend_and_never_the_password(tmp_path: Path, postgres_dsn: str, monkeypatch, caplog):
+    # the test server trusts local connections, so a password in the URL is accepted and unused
+    with_password = postgres_dsn.replace("postgres@", "postgres:hunter2-secret@")
+    monkeypatch.setenv(DATABASE_URL_ENV, with_password)
+    caplog.set_level("DEBUG")
+    async with await Engine.open(settings=hashing_settings(tmp_path / "data", "postgres")) as engine:
+        await engine.ingest_paths([write_jsonl(tmp_path / "feed.jsonl", [BRIDGE])])
+        stats = await engine.stats()
+    assert stats.storage.startswith("PostgreSQL 18") and "pgvector 0.8" in stats.storage
+    assert (stats.articles, stats.passages, stats.index_vectors) == (1, 2, 2)
+    assert "hunter2" not in stats.storage and "hunter2" not in caplog.text
+
+
 async def test_without_the_database_url_the_error_names_the_variable(tmp_path: Path, monkeypatch):
     monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
     with pytest.raises(ValueError, match=DATABASE_URL_ENV):
