@@ -210,7 +210,8 @@ async def _cmd_articles(args: argparse.Namespace) -> int:
         print(f"{'id':>5}  {'date':10}  {'source':18}  {'passages':>8}  title")
         for row in rows:
             print(f"{row.id:>5}  {row.date or '-':10}  {(row.source or '-')[:18]:18}  {row.passages:>8}  {row.title}")
-        print(f"{len(rows)} article(s) in {(await engine.stats()).storage}")
+        # on stderr: stdout stays the table, for scripts
+        print(f"{len(rows)} article(s) in {(await engine.stats()).storage}", file=sys.stderr)
         return 0
     finally:
         await engine.close()

@@ -32,8 +32,9 @@ from .postgres import PostgresStore, lexeme_literal
 _BM25_STATISTICS = (
     "SELECT (SELECT value::BIGINT FROM meta WHERE key = 'keyword_passages'), "
     "(SELECT value::BIGINT FROM meta WHERE key = 'keyword_tokens'), "
-    "(SELECT array_agg(term) FROM keyword_terms WHERE term = ANY($1::TEXT[])), "
-    "(SELECT array_agg(passages) FROM keyword_terms WHERE term = ANY($1::TEXT[]))"
+    # each word beside its count: both lists in the words' order (each subquery may read the rows in its own)
+    "(SELECT array_agg(term ORDER BY term) FROM keyword_terms WHERE term = ANY($1::TEXT[])), "
+    "(SELECT array_agg(passages ORDER BY term) FROM keyword_terms WHERE term = ANY($1::TEXT[]))"
 )
 # $2, $3: the question's tokens (repeats count, as in bm25s) and their idf; $4, $5, $6: k1, b and
 # the average passage length; $7: the tokens as a tsquery, which the GIN index answers.

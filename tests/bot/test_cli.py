@@ -84,9 +84,9 @@ def test_ingest_list_remove_round_trip(cli, tmp_path: Path):
     assert "broken.txt: binary file" in err
     code, out, _ = cli("ingest", str(feed))
     assert "0 article(s)" in out and "1 already stored" in out
-    code, out, _ = cli("articles")
+    code, out, err = cli("articles")
     assert "Library opens late on Fridays" in out
-    assert out.splitlines()[-1].startswith("1 article(s) in SQLite (")
+    assert err.splitlines()[-1].startswith("1 article(s) in SQLite (")
     article_id = next(line.split()[0] for line in out.splitlines() if "Library opens" in line)
     assert cli("remove", article_id)[0] == 0
     assert "Library opens" not in cli("articles")[1]

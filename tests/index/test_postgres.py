@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from newsdesk.index import Engine
-from newsdesk.index.store.postgres import DATABASE_URL_ENV
+from newsdesk.index.store.postgres import DATABASE_URL_ENV, PostgresStore
+from newsdesk.index.store.postgres_search import DatabaseSearch
+from newsdesk.index.tokenization import tokenize
 
 from tests.helpers import BRIDGE, ORCHARD, SEED_ARTICLE, db_rows, hashing_settings, write_jsonl
 
@@ -79,3 +81,21 @@ async def test_without_the_database_url_the_error_names_the_variable(tmp_path: P
     monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
     with pytest.raises(ValueError, match=DATABASE_URL_ENV):
         await Engine.open(settings=hashing_settings(tmp_path / "data", "postgres"))
+
+
+async def test_the_words_counts_are_each_words_own(tmp_path: Path, postgres_dsn: str, monkeypatch):
+    """BM25's document frequencies, read back for many words at once, belong to the right words."""
+    monkeypatch.setenv(DATABASE_URL_ENV, postgres_dsn)
+    settings = hashing_settings(tmp_path / "data", "postgres")
+    async with await Engine.open(settings=settings) as engine:
+        await engine.ingest_paths([write_jsonl(tmp_path / "feed.jsonl", [BRIDGE, ORCHARD]), SEED_ARTICLE])
+        passages = await engine.passages(range(1, 1000))
+    words = [set(tokenize(p.text)) for p in passages]
+    vocabulary = sorted(set().union(*words), reverse=True)
+    expected = {word: sum(word in w for w in words) for word in vocabulary}
+    store = await PostgresStore.open(postgres_dsn)
+    try:
+        hits = await DatabaseSearch(store, settings.vectors).keyword(vocabulary, None, 5)
+    finally:
+        await store.close()
+    assert dict(hits.statistics.doc_freq) == expected
