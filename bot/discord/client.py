@@ -84,7 +84,8 @@ class NewsdeskBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         self.engine = await Engine.open(settings=self.engine_settings)
         shards_elsewhere = self.shard_ids is not None and len(self.shard_ids) < (self.shard_count or 0)
-        self.identify_turns = identify_turns(shards_elsewhere, self.application_id, self.config)
+        backend = self.engine_settings.storage.backend
+        self.identify_turns = identify_turns(shards_elsewhere, backend, self.application_id, self.config)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self.serve:

@@ -16,6 +16,8 @@ from newsdesk.bot.cli import main
 from tests.conftest_bot import command, nobody_pinged  # noqa: F401  (nobody_pinged: a fixture)
 from tests.fake_discord import FakeDiscord
 
+DATABASE_URL_ENV = "NEWSDESK_DATABASE_URL"  # as the product reads it (newsdesk.index.store.postgres)
+
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
 SPACING = 1.5  # seconds between two IDENTIFYs of one bucket, for the test (Discord's: 5)
@@ -39,27 +41,33 @@ def test_a_bad_shard_range_is_refused_in_one_line(arguments, reason, tmp_path, m
     assert err.startswith(f"newsdesk run: {reason}") and err.count("\n") == 1
 
 
-def process_config(tmp_path: Path, name: str, fake: FakeDiscord) -> Path:
-    """A config for one process: its own embedded store, the fake Discord, and the turns folder all share."""
+def process_config(tmp_path: Path, name: str, fake: FakeDiscord, backend: str) -> Path:
+    """A config for one process: its own data folder, the fake Discord, and where it takes IDENTIFY turns.
+
+    With the embedded store the processes share a folder of lock files; with PostgreSQL each
+    has a folder of its own, so that only the database they share can keep them apart.
+    """
     folder = tmp_path / name
     (folder / "corpus").mkdir(parents=True)
+    lock_folder = tmp_path / "identify" if backend == "sqlite" else folder / "identify"
     config = folder / "newsdesk.toml"
     config.write_text(
-        f'[storage]\ndata_dir = "{folder / "data"}"\n'
+        f'[storage]\nbackend = "{backend}"\ndata_dir = "{folder / "data"}"\n'
         f'[corpus]\ndir = "{folder / "corpus"}"\n'
         '[model]\nbackend = "hashing"\n'
         f'[discord]\napi_base = "{fake.api_base}"\ngateway_url = "{fake.gateway_url}"\n'
-        f'identify_seconds = {SPACING}\nidentify_lock_dir = "{tmp_path / "identify"}"\n',
+        f'identify_seconds = {SPACING}\nidentify_lock_dir = "{lock_folder}"\n',
         encoding="utf-8",
     )
     return config
 
 
 @asynccontextmanager
-async def bot_process(tmp_path: Path, name: str, fake: FakeDiscord, *arguments: str) -> AsyncIterator[Path]:
-    """`newsdesk run ARGUMENTS` in a process of its own; yields its log file, checked for errors at the end."""
+async def bot_process(tmp_path: Path, name: str, fake: FakeDiscord, backend: str, *arguments: str) -> AsyncIterator[Path]:
+    """`newsdesk run ARGUMENTS` in a process of its own (NEWSDESK_DATABASE_URL passed on); yields its
+    log file, checked for errors at the end."""
     log = tmp_path / f"{name}.log"
-    config = process_config(tmp_path, name, fake)
+    config = process_config(tmp_path, name, fake, backend)
     command_line = [sys.executable, "-m", "newsdesk.bot.cli", "--config", str(config), "run", *arguments]
     with open(log, "wb") as out:
         process = await asyncio.create_subprocess_exec(
@@ -75,17 +83,18 @@ async def bot_process(tmp_path: Path, name: str, fake: FakeDiscord, *arguments: 
     assert "ERROR" not in text and "Traceback" not in text, text
 
 
-async def test_two_processes_take_turns_to_identify_and_each_serves_its_guilds(tmp_path, fake_discord):
+async def test_two_processes_take_turns_to_identify_and_each_serves_its_guilds(tmp_path, fake_discord, storage_backend):
     """Shards 0,1 in one process and 2,3 in another, with two IDENTIFY buckets (max_concurrency 2):
     shards 0 and 2 share bucket 0, 1 and 3 bucket 1. Both processes reach IDENTIFY at once (the
-    fake holds HELLO until both are connected), so only their taking turns keeps them apart."""
+    fake holds HELLO until both are connected), so only their taking turns keeps them apart: through
+    lock files with the embedded store, through the database with PostgreSQL."""
     fake = fake_discord
     fake.max_concurrency = 2
     guilds = {shard: fake.add_guild(name=f"On shard {shard}", shard=(shard, 4)) for shard in range(4)}
     fake.hold_hello()
     async with (
-        bot_process(tmp_path, "first", fake, "--shard-ids", "0,1", "--shard-count", "4"),
-        bot_process(tmp_path, "second", fake, "--shard-ids", "2,3", "--shard-count", "4"),
+        bot_process(tmp_path, "first", fake, storage_backend, "--shard-ids", "0,1", "--shard-count", "4"),
+        bot_process(tmp_path, "second", fake, storage_backend, "--shard-ids", "2,3", "--shard-count", "4"),
     ):
         await fake.release_hello(once_connected=2)
         await fake.wait_ready(shards=range(4), timeout=60)
@@ -103,3 +112,17 @@ async def test_two_processes_take_turns_to_identify_and_each_serves_its_guilds(t
         assert earlier.ready_at is not None and earlier.ready_at < later.at  # never two at once
         # The fake's own clock; a few ms' slack for the IDENTIFY's trip after its turn is stamped.
         assert later.at - earlier.at >= SPACING - 0.05, (bucket, later.at - earlier.at)
+    if storage_backend == "postgres":
+        rows = await database_rows("SELECT application_id, bucket FROM discord_identify ORDER BY bucket")
+        assert rows == [(fake.application_id, 0), (fake.application_id, 1)]
+
+
+async def database_rows(sql: str) -> list[tuple]:
+    """Rows of the database named by NEWSDESK_DATABASE_URL, read as an operator would."""
+    import asyncpg
+
+    connection = await asyncpg.connect(os.environ[DATABASE_URL_ENV])
+    try:
+        return [tuple(row) for row in await connection.fetch(sql)]
+    finally:
+        await connection.close()
