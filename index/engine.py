@@ -86,7 +86,7 @@ class Engine:
             raise
         engine = cls(settings, store, Encoders.from_settings(settings.model), writer_lock)
         try:
-            await engine._ingest.check_model(allow_model_change)
+            await engine._ingest.start(allow_model_change)
             await engine._indexes.load()
         except BaseException:
             await engine.close()

@@ -31,6 +31,9 @@ from .worker import background_executor
 
 T = TypeVar("T")
 
+# How long a process that died while reading a folder keeps others from reading it.
+FOLDER_LEASE_SECONDS = 300.0
+
 
 def content_hash(text: str) -> str:
     """Identity of an article's or passage's text; white space differences do not count."""
@@ -107,6 +110,11 @@ class Ingest:
     async def _in_worker(self, fn: Callable[..., T], *args) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
 
+    async def start(self, allow_model_change: bool) -> None:
+        """Check the store's model (`check_model`); from now on tell listeners of other processes' new articles too."""
+        await self.check_model(allow_model_change)
+        await self._store.watch_added(lambda scope, ids: self._events.publish(ArticlesAdded(scope, ids)))
+
     async def check_model(self, allow_change: bool) -> None:
         """Refuse a store embedded with another model, unless allowed (to re-embed it); record the model of a new one.
 
@@ -165,9 +173,24 @@ class Ingest:
         articles its old version added, and a deleted file's articles go: each file's
         articles are recorded with its size and time.
 
+        One process reads a folder at a time (a lease in the store, renewed at each file): others
+        sharing the store return None meanwhile, and find it unchanged once the reader has
+        recorded what it read.
+
         Returns:
-            The report, or None if nothing changed.
+            The report, or None if nothing changed (or another process is reading it).
         """
+        lease = f"folder:{scope}:{folder.resolve()}"
+        if not await self._store.take_lease(lease, FOLDER_LEASE_SECONDS):
+            return None
+        try:
+            return await self._ingest_folder(folder, scope, on_file, lease)
+        finally:
+            await self._store.drop_lease(lease)
+
+    async def _ingest_folder(
+        self, folder: Path, scope: str, on_file: Callable[[FileReport], None] | None, lease: str
+    ) -> IngestReport | None:
         files = list(iter_corpus_files([folder]))
         stats = {str(f.relative_to(folder)): [f.stat().st_size, f.stat().st_mtime_ns] for f in files}
         signature = hashlib.sha256(json.dumps([scope, sorted(stats.items())]).encode()).hexdigest()
@@ -183,6 +206,7 @@ class Ingest:
                     for article_id in entry["articles"]:
                         await self.remove(article_id, [scope])
             for path in files:
+                await self._store.take_lease(lease, FOLDER_LEASE_SECONDS)
                 name = str(path.relative_to(folder))
                 (file_report,) = (await self.ingest_paths([path], scope, on_file)).files
                 report.files.append(file_report)

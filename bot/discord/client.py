@@ -108,6 +108,10 @@ class NewsdeskBot(commands.AutoShardedBot):
             self.user, self.application_id, len(self.guilds), shards, self.shard_count,
         )
 
+    def runs_guild(self, guild_id: int) -> bool:
+        """Whether this process runs the shard of a server (other processes may run the rest)."""
+        return self.shard_ids is None or (guild_id >> 22) % (self.shard_count or 1) in self.shard_ids
+
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """Wait for this shard's turn to IDENTIFY: across processes when others run shards too."""
         if self.identify_turns is None:

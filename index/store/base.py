@@ -8,7 +8,7 @@ server database) plugs in through `factory.open_store` without touching them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterable, Protocol, Sequence
+from typing import AsyncIterator, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -141,6 +141,19 @@ class Store(FeedStore, Protocol):
 
     async def describe(self) -> str:
         """The backend in a few words, for health reports: its kind and where the data is (never a credential)."""
+
+    # --- several processes sharing the store ---------------------------------------------
+
+    async def watch_added(self, on_added: Callable[[str, tuple[int, ...]], None]) -> None:
+        """From now on, call `on_added(scope, article ids)` on the event loop for the articles other
+        processes commit (the embedded store: none can, it has one writer)."""
+
+    async def take_lease(self, name: str, seconds: float) -> bool:
+        """Hold the lease `name` for `seconds` (taken, or renewed if already held); False while another
+        process holds it. For work done by one process at a time; a dead holder's lease expires."""
+
+    async def drop_lease(self, name: str) -> None:
+        """Give up the lease `name`, if held."""
 
     async def get_meta(self, key: str) -> str | None:
         """A setting kept with the data (the model, the vectors' size, folder signatures, the application's keys)."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import uuid
 from collections import Counter
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Iterable, Sequence
@@ -47,6 +48,7 @@ from ..tokenization import tokenize
 from ..types import Article, ArticleText, Follow
 from .base import NewArticle, PassageRow, SentenceVectors
 from .postgres_feeds import PostgresFeeds
+from .postgres_notices import ArticleNotices, OnAdded, announce
 
 DATABASE_URL_ENV = "NEWSDESK_DATABASE_URL"
 # Any constant: only migrations take this advisory lock.
@@ -190,6 +192,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX feed_items_url ON feed_items (url);
     CREATE INDEX feed_items_article ON feed_items (article_id);
     """,
+    # Work that one process of several does at a time (a scan of corpus/): who holds it, until when.
+    """
+    CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL);
+    """,
 )
 
 _SET_META = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -280,8 +286,12 @@ class PostgresStore(PostgresFeeds):
 
     backend = "postgres"
 
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, dsn: str):
         self.pool = pool
+        self._dsn = dsn
+        # This process, in its notices of new articles (not to hear its own) and its leases.
+        self._origin = uuid.uuid4().hex
+        self._notices: ArticleNotices | None = None
 
     @classmethod
     async def open(cls, dsn: str, max_connections: int = 10, statement_cache_size: int = 100) -> "PostgresStore":
@@ -298,10 +308,29 @@ class PostgresStore(PostgresFeeds):
         pool = await asyncpg.create_pool(
             dsn, min_size=1, max_size=max_connections, statement_cache_size=statement_cache_size, init=register_vector
         )
-        return cls(pool)
+        return cls(pool, dsn)
 
     async def close(self) -> None:
+        if self._notices is not None:
+            await self._notices.close()
         await self.pool.close()
+
+    async def watch_added(self, on_added: OnAdded) -> None:
+        self._notices = ArticleNotices(self._dsn, self._origin, on_added)
+        await self._notices.start()
+
+    async def take_lease(self, name: str, seconds: float) -> bool:
+        # Taken when free, expired (its holder died), or already this process's; on the database's clock.
+        holder = await self.pool.fetchval(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3)) "
+            "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
+            "WHERE leases.holder = excluded.holder OR leases.expires_at < clock_timestamp() RETURNING holder",
+            name, self._origin, float(seconds),
+        )
+        return holder is not None
+
+    async def drop_lease(self, name: str) -> None:
+        await self.pool.execute("DELETE FROM leases WHERE name = $1 AND holder = $2", name, self._origin)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[asyncpg.Connection]:
@@ -415,6 +444,7 @@ class PostgresStore(PostgresFeeds):
                 await self._set_passage_vectors(db, model, [article_id for article_id, _, _ in kept])
                 await self._count_words(db, document_frequency, len(passage_rows), sum(r[-1] for r in passage_rows))
                 await self._bump_generation(db)
+                await announce(db, self._origin, [(a.scope, article_id) for article_id, a, _ in kept])
         return [(i, results[i]) if i in results else None for i in article_ids]
 
     async def _set_passage_vectors(self, db: asyncpg.Connection, model: str, article_ids: list[int] | None) -> None:

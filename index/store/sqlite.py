@@ -14,7 +14,7 @@ import json
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator, Iterable, Sequence
+from typing import AsyncIterator, Callable, Iterable, Sequence
 
 import aiosqlite
 import numpy as np
@@ -226,6 +226,18 @@ class SqliteStore:
     async def close(self) -> None:
         await self._read.close()
         await self._db.close()
+
+    # One writer per data folder (writer_lock): no other process adds articles, and the one that
+    # writes holds every lease.
+
+    async def watch_added(self, on_added: Callable[[str, tuple[int, ...]], None]) -> None:
+        return None
+
+    async def take_lease(self, name: str, seconds: float) -> bool:
+        return True
+
+    async def drop_lease(self, name: str) -> None:
+        return None
 
     @asynccontextmanager
     async def _transaction(self):

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from newsdesk.bot.cli import main
-from tests.conftest_bot import command, nobody_pinged  # noqa: F401  (nobody_pinged: a fixture)
+from newsdesk.index.store.postgres import DATABASE_URL_ENV
+from tests.conftest_bot import MANAGE_GUILD, command, nobody_pinged  # noqa: F401  (nobody_pinged: a fixture)
+from tests.bot.test_following import TOPIC, upload
+from tests.dated_news import STRIKE_ENDS
 from tests.fake_discord import FakeDiscord
-
-DATABASE_URL_ENV = "NEWSDESK_DATABASE_URL"  # as the product reads it (newsdesk.index.store.postgres)
+from tests.helpers import ORCHARD, db_rows, hashing_settings, write_jsonl
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
@@ -41,7 +43,7 @@ def test_a_bad_shard_range_is_refused_in_one_line(arguments, reason, tmp_path, m
     assert err.startswith(f"newsdesk run: {reason}") and err.count("\n") == 1
 
 
-def process_config(tmp_path: Path, name: str, fake: FakeDiscord, backend: str) -> Path:
+def process_config(tmp_path: Path, name: str, fake: FakeDiscord, backend: str, scan_seconds: float) -> Path:
     """A config for one process: its own data folder, the fake Discord, and where it takes IDENTIFY turns.
 
     With the embedded store the processes share a folder of lock files; with PostgreSQL each
@@ -56,25 +58,27 @@ def process_config(tmp_path: Path, name: str, fake: FakeDiscord, backend: str) -
         f'[corpus]\ndir = "{folder / "corpus"}"\n'
         '[model]\nbackend = "hashing"\n'
         f'[discord]\napi_base = "{fake.api_base}"\ngateway_url = "{fake.gateway_url}"\n'
-        f'identify_seconds = {SPACING}\nidentify_lock_dir = "{lock_folder}"\n',
+        f'identify_seconds = {SPACING}\nidentify_lock_dir = "{lock_folder}"\ncorpus_scan_seconds = {scan_seconds}\n',
         encoding="utf-8",
     )
     return config
 
 
 @asynccontextmanager
-async def bot_process(tmp_path: Path, name: str, fake: FakeDiscord, backend: str, *arguments: str) -> AsyncIterator[Path]:
-    """`newsdesk run ARGUMENTS` in a process of its own (NEWSDESK_DATABASE_URL passed on); yields its
-    log file, checked for errors at the end."""
+async def bot_process(
+    tmp_path: Path, name: str, fake: FakeDiscord, backend: str, *arguments: str, scan_seconds: float = 0
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`newsdesk run ARGUMENTS` in a process of its own (NEWSDESK_DATABASE_URL passed on); its log
+    (tmp_path/NAME.log) must hold no error when it ends."""
     log = tmp_path / f"{name}.log"
-    config = process_config(tmp_path, name, fake, backend)
+    config = process_config(tmp_path, name, fake, backend, scan_seconds)
     command_line = [sys.executable, "-m", "newsdesk.bot.cli", "--config", str(config), "run", *arguments]
     with open(log, "wb") as out:
         process = await asyncio.create_subprocess_exec(
             *command_line, stdout=out, stderr=out, env={**os.environ, "DISCORD_TOKEN": "test-token"}
         )
     try:
-        yield log
+        yield process
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
@@ -113,16 +117,38 @@ async def test_two_processes_take_turns_to_identify_and_each_serves_its_guilds(t
         # The fake's own clock; a few ms' slack for the IDENTIFY's trip after its turn is stamped.
         assert later.at - earlier.at >= SPACING - 0.05, (bucket, later.at - earlier.at)
     if storage_backend == "postgres":
-        rows = await database_rows("SELECT application_id, bucket FROM discord_identify ORDER BY bucket")
+        rows = await db_rows(hashing_settings(tmp_path, "postgres"), "SELECT application_id, bucket FROM discord_identify ORDER BY bucket")
         assert rows == [(fake.application_id, 0), (fake.application_id, 1)]
 
 
-async def database_rows(sql: str) -> list[tuple]:
-    """Rows of the database named by NEWSDESK_DATABASE_URL, read as an operator would."""
-    import asyncpg
 
-    connection = await asyncpg.connect(os.environ[DATABASE_URL_ENV])
-    try:
-        return [tuple(row) for row in await connection.fetch(sql)]
-    finally:
-        await connection.close()
+@pytest.mark.postgres
+async def test_processes_sharing_postgresql_hear_each_others_articles_and_lose_no_upload(
+    tmp_path, fake_discord, postgres_dsn, monkeypatch
+):
+    monkeypatch.setenv(DATABASE_URL_ENV, postgres_dsn)
+    fake = fake_discord
+    on_first = fake.add_guild(name="On shard 0", shard=(0, 4), channels=["general", "world"])
+    on_second = fake.add_guild(name="On shard 2", shard=(2, 4), channels=["general", "world"])
+    first_range = ("--shard-ids", "0,1", "--shard-count", "4")
+    async with bot_process(tmp_path, "second", fake, "postgres", "--shard-ids", "2,3", "--shard-count", "4"):
+        async with bot_process(tmp_path, "first", fake, "postgres", *first_range, scan_seconds=0.5) as first:
+            await fake.wait_ready(shards=range(4), timeout=60)
+            # The second process's server follows a story; the story arrives in the first process's
+            # corpus/ folder; the second hears of it from the database and posts it.
+            world = on_second.channels["world"]
+            await command(fake, "follow", {"add": {"topic": TOPIC}}, channel_id=world, permissions=MANAGE_GUILD)
+            write_jsonl(tmp_path / "first" / "corpus" / "news.jsonl", [STRIKE_ENDS])
+            post = await fake.wait_for_request(method="POST", path=f"/channels/{world}/messages", timeout=30)
+            assert post.json["embeds"][0]["title"] == STRIKE_ENDS["title"]
+            # An upload through the first process is acknowledged, and the process dies.
+            await upload(fake, "orchard.jsonl", write_jsonl(tmp_path / "orchard.jsonl", [ORCHARD]).read_bytes())
+            first.kill()
+            await first.wait()
+        # Another process takes over its shards: the upload is there for the server's question.
+        async with bot_process(tmp_path, "first-again", fake, "postgres", *first_range):
+            await fake.wait_ready(shards=range(4), timeout=60)
+            answer = await command(fake, "ask", {"question": "what happened to the price of cider apples?"})
+    assert any("cider apples fell" in embed["description"] for embed in answer["embeds"]), answer
+    posted = [r for r in fake.find_requests(method="POST", path=r"/channels/\d+/messages") if r.status == 200]
+    assert len(posted) == 1  # once, by the process that runs the following server

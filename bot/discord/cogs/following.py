@@ -114,8 +114,10 @@ class Following(commands.GroupCog, group_name="follow", group_description="Stori
             except Exception:  # keep listening: the next batch may match
                 log.exception("matching new articles %s to follows failed", event.article_ids)
                 continue
+            # Every process sharing the store hears of new articles; each posts for its own servers.
             for follow, quote in matches:
-                self._spawn(self._post(follow, quote), f"newsdesk: follow {follow.id} post")
+                if self.bot.runs_guild(int(follow.owner)):
+                    self._spawn(self._post(follow, quote), f"newsdesk: follow {follow.id} post")
 
     async def _post(self, follow: Follow, quote: Quote) -> None:
         """Post one quote for a follow, once: in turn with its channel's other posts, within the channel's pace."""
