@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -87,6 +87,22 @@ async def bot_process(
     assert "ERROR" not in text and "Traceback" not in text, text
 
 
+async def unless_one_ends(waiting: Awaitable[None], *processes: asyncio.subprocess.Process) -> None:
+    """Await `waiting`; fail at once if a bot process ends first (its log, checked as it is left, says why)."""
+    waited = asyncio.ensure_future(waiting)
+    ended = [asyncio.ensure_future(process.wait()) for process in processes]
+    done, _ = await asyncio.wait([waited, *ended], return_when=asyncio.FIRST_COMPLETED)
+    for future in (waited, *ended):
+        future.cancel()
+    if waited not in done:
+        pytest.fail("a bot process ended early")
+    waited.result()
+
+
+async def all_shards_ready(fake: FakeDiscord, *processes: asyncio.subprocess.Process) -> None:
+    await unless_one_ends(fake.wait_ready(shards=range(4), timeout=60), *processes)
+
+
 async def test_two_processes_take_turns_to_identify_and_each_serves_its_guilds(tmp_path, fake_discord, storage_backend):
     """Shards 0,1 in one process and 2,3 in another, with two IDENTIFY buckets (max_concurrency 2):
     shards 0 and 2 share bucket 0, 1 and 3 bucket 1. Both processes reach IDENTIFY at once (the
@@ -97,11 +113,11 @@ async def test_two_processes_take_turns_to_identify_and_each_serves_its_guilds(t
     guilds = {shard: fake.add_guild(name=f"On shard {shard}", shard=(shard, 4)) for shard in range(4)}
     fake.hold_hello()
     async with (
-        bot_process(tmp_path, "first", fake, storage_backend, "--shard-ids", "0,1", "--shard-count", "4"),
-        bot_process(tmp_path, "second", fake, storage_backend, "--shard-ids", "2,3", "--shard-count", "4"),
+        bot_process(tmp_path, "first", fake, storage_backend, "--shard-ids", "0,1", "--shard-count", "4") as first,
+        bot_process(tmp_path, "second", fake, storage_backend, "--shard-ids", "2,3", "--shard-count", "4") as second,
     ):
-        await fake.release_hello(once_connected=2)
-        await fake.wait_ready(shards=range(4), timeout=60)
+        await unless_one_ends(fake.release_hello(once_connected=2), first, second)
+        await all_shards_ready(fake, first, second)
         # Each guild's command reaches only the process running its shard (the fake routes it
         # there, as Discord does), and is answered.
         for guild in guilds.values():
@@ -131,9 +147,9 @@ async def test_processes_sharing_postgresql_hear_each_others_articles_and_lose_n
     on_first = fake.add_guild(name="On shard 0", shard=(0, 4), channels=["general", "world"])
     on_second = fake.add_guild(name="On shard 2", shard=(2, 4), channels=["general", "world"])
     first_range = ("--shard-ids", "0,1", "--shard-count", "4")
-    async with bot_process(tmp_path, "second", fake, "postgres", "--shard-ids", "2,3", "--shard-count", "4"):
+    async with bot_process(tmp_path, "second", fake, "postgres", "--shard-ids", "2,3", "--shard-count", "4") as second:
         async with bot_process(tmp_path, "first", fake, "postgres", *first_range, scan_seconds=0.5) as first:
-            await fake.wait_ready(shards=range(4), timeout=60)
+            await all_shards_ready(fake, first, second)
             # The second process's server follows a story; the story arrives in the first process's
             # corpus/ folder; the second hears of it from the database and posts it.
             world = on_second.channels["world"]
@@ -146,8 +162,8 @@ async def test_processes_sharing_postgresql_hear_each_others_articles_and_lose_n
             first.kill()
             await first.wait()
         # Another process takes over its shards: the upload is there for the server's question.
-        async with bot_process(tmp_path, "first-again", fake, "postgres", *first_range):
-            await fake.wait_ready(shards=range(4), timeout=60)
+        async with bot_process(tmp_path, "first-again", fake, "postgres", *first_range) as first_again:
+            await all_shards_ready(fake, first_again, second)
             answer = await command(fake, "ask", {"question": "what happened to the price of cider apples?"})
     assert any("cider apples fell" in embed["description"] for embed in answer["embeds"]), answer
     posted = [r for r in fake.find_requests(method="POST", path=r"/channels/\d+/messages") if r.status == 200]
