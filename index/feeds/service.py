@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How long a process that died while polling a feed keeps the others from polling it.
+FEED_LEASE_SECONDS = 300.0
+
 
 class FeedRefused(Exception):
     """A feed could not be added; the message says why in one sentence."""
@@ -135,10 +138,18 @@ class Feeds:
         reports = []
 
         async def poll(feed: FeedRow) -> None:
+            # Processes sharing the store poll a feed once: whoever holds its lease, if it is still due then.
+            lease = f"feed:{feed.id}"
             try:
-                report = await self._poller.poll(feed)
+                if not await self._store.take_lease(lease, FEED_LEASE_SECONDS):
+                    return
+                current = await self._store.feed(feed.id)
+                if current is None or (not everything and current.next_poll_at > time.time()):
+                    return  # removed, or polled by another process meanwhile
+                report = await self._poller.poll(current)
             finally:
                 self._in_flight.discard(feed.id)
+                await self._store.drop_lease(lease)
             reports.append(report)
             if on_report:
                 on_report(report)

@@ -1,5 +1,6 @@
 """Several processes sharing one PostgreSQL store: each hears the articles the others add, and
-one at a time reads a folder (a lease in the database), a dead reader's lease running out."""
+one at a time reads a folder or polls a feed (a lease in the database), a dead reader's lease
+running out."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from newsdesk.index import ArticlesAdded, Engine
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
 
-from tests.helpers import BRIDGE, ORCHARD, db_rows, hashing_settings, write_jsonl
+from tests.feed_server import FeedServer, stories
+from tests.helpers import BRIDGE, ORCHARD, db_rows, hashing_settings, with_feeds, write_jsonl
 
 pytestmark = pytest.mark.postgres
 
@@ -57,3 +59,22 @@ async def test_one_process_reads_a_folder_at_a_time(tmp_path: Path, shared):
         assert report is not None and report.articles_added == 2
         assert await db_rows(settings, "SELECT COUNT(*) FROM leases") == [(0,)]  # given up when done
         assert await engine.ingest_folder_if_changed(folder) is None  # unchanged since
+
+
+
+async def test_processes_poll_a_due_feed_once(tmp_path: Path, shared):
+    async with FeedServer(stories()) as server:
+        engines = [
+            await Engine.open(settings=with_feeds(hashing_settings(tmp_path / name, "postgres"), allow_private_addresses=True))
+            for name in ("first", "second")
+        ]
+        try:
+            await engines[0].feeds.add(server.url("/rss"))
+            polled = server.requests["/rss"]
+            await db_rows(engines[0].settings, "UPDATE feeds SET next_poll_at = 0")  # due now, for both
+            await asyncio.gather(*(engine.feeds.poll_due() for engine in engines))
+            assert server.requests["/rss"] == polled + 1
+            assert await db_rows(engines[0].settings, "SELECT COUNT(*) FROM leases") == [(0,)]
+        finally:
+            for engine in engines:
+                await engine.close()
