@@ -51,6 +51,8 @@ from .postgres_feeds import PostgresFeeds
 from .postgres_notices import ArticleNotices, OnAdded, announce
 
 DATABASE_URL_ENV = "NEWSDESK_DATABASE_URL"
+# Optional: where the connection that LISTENs for new articles goes, if not DATABASE_URL_ENV.
+LISTEN_URL_ENV = "NEWSDESK_DATABASE_LISTEN_URL"
 # Any constant: only migrations take this advisory lock.
 MIGRATION_LOCK = 0x6E657773
 
@@ -316,7 +318,9 @@ class PostgresStore(PostgresFeeds):
         await self.pool.close()
 
     async def watch_added(self, on_added: OnAdded) -> None:
-        self._notices = ArticleNotices(self._dsn, self._origin, on_added)
+        # LISTEN needs a session of its own: past a pooler in transaction mode, a URL of its own.
+        dsn = os.environ.get(LISTEN_URL_ENV, "").strip() or self._dsn
+        self._notices = ArticleNotices(dsn, self._origin, on_added)
         await self._notices.start()
 
     async def take_lease(self, name: str, seconds: float) -> bool:

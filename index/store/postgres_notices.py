@@ -7,7 +7,7 @@ so they see new articles at once; the notices are for what a process does about 
 articles itself (posting them to the followers of a story).
 
 LISTEN holds a session: its connection goes straight to PostgreSQL (or through a pooler in
-session mode), never through PgBouncer in transaction mode.
+session mode), never through PgBouncer in transaction mode (NEWSDESK_DATABASE_LISTEN_URL).
 """
 
 from __future__ import annotations
