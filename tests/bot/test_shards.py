@@ -23,6 +23,7 @@ from tests.helpers import ORCHARD, db_rows, hashing_settings, write_jsonl
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
 SPACING = 1.5  # seconds between two IDENTIFYs of one bucket, for the test (Discord's: 5)
+STOP_SECONDS = 30
 
 
 @pytest.mark.parametrize(
@@ -80,11 +81,25 @@ async def bot_process(
     try:
         yield process
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGINT)
-        await asyncio.wait_for(process.wait(), 30)
+        stopped = await stop(process)
     text = log.read_text(encoding="utf-8", errors="replace")
+    assert stopped, f"newsdesk run did not stop within {STOP_SECONDS} s of Ctrl-C (SIGINT); killed. Its log:\n{text}"
     assert "ERROR" not in text and "Traceback" not in text, text
+
+
+async def stop(process: asyncio.subprocess.Process) -> bool:
+    """Ctrl-C (SIGINT) a bot process, as its operator would; kill it if it has not ended within
+    STOP_SECONDS, so that no process outlives its test. Whether it stopped by itself."""
+    if process.returncode is not None:
+        return True
+    process.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(process.wait(), STOP_SECONDS)
+        return True
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+        return False
 
 
 async def unless_one_ends(waiting: Awaitable[None], *processes: asyncio.subprocess.Process) -> None:
