@@ -173,16 +173,16 @@ class Feeds:
 
     async def watch(self, on_report: Callable[[PollReport], None] | None = None) -> None:
         """Poll due feeds until cancelled, sleeping until the next is due (or a feed is added)."""
-        await self.sync_config()
         while True:
             self._wake.clear()
+            delay = self.settings.poll_seconds
             try:
+                await self.sync_config()
                 await self.poll_due(on_report)
+                soonest = min((f.next_poll_at for f in await self._store.feeds()), default=time.time() + delay)
+                delay = min(max(soonest - time.time(), 0.2), delay)
             except Exception:  # the store or the engine failed: say so, and try again later
-                log.exception("feed polling failed; trying again in %d s", self.settings.poll_seconds)
-            feeds = await self._store.feeds()
-            soonest = min((f.next_poll_at for f in feeds), default=time.time() + self.settings.poll_seconds)
-            delay = min(max(soonest - time.time(), 0.2), self.settings.poll_seconds)
+                log.exception("feed polling failed; trying again in %d s", delay)
             try:
                 await asyncio.wait_for(self._wake.wait(), delay)
             except TimeoutError:
