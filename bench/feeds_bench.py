@@ -8,6 +8,8 @@ fetched and parsed, each linked page is fetched (two at a time, [feeds] per_host
 and its article extracted by trafilatura, then the items are ingested (split, embedded,
 stored, indexed) by the real engine with the configured model. Beside it, in the same run:
 - the raw sentence-transformers encoder on the stored passage texts, as articles/min;
+- the same stories' full texts ingested as one jsonl upload on a fresh engine (what the
+  feed path adds to ingest: fetching, extraction, bookkeeping);
 - question p50/p95 on the same engine, idle (before the poll) and during the poll (asked
   one after another with a short pause, as a server's members would).
 
@@ -48,6 +50,21 @@ def feed_stories(count: int) -> list[Story]:
     return stories
 
 
+async def plain_ingest_seconds(settings, stories: list[Story]) -> float:
+    """The same stories' full texts ingested as one jsonl upload (no fetching, no extraction), on a fresh engine."""
+    document = "".join(json.dumps({"title": s.title, "text": s.body}) + "\n" for s in stories).encode()
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = await Engine.open(Path(scratch) / "data", settings)
+        try:
+            await engine.embed_passages(["warm up"])
+            started = time.perf_counter()
+            report = await engine.ingest_document(document, "stories.jsonl", "global")
+            assert report.articles_added == len(stories), report.problems
+            return time.perf_counter() - started
+        finally:
+            await engine.close()
+
+
 async def bench_feed_poll(count: int, pause: float, repeats: int) -> dict:
     settings = load_settings()
     settings = replace(settings, feeds=replace(settings.feeds, allow_private_addresses=True))
@@ -78,6 +95,7 @@ async def bench_feed_poll(count: int, pause: float, repeats: int) -> dict:
             finally:
                 await engine.close()
     assert report.error is None and len(fed) == len(articles) - stored_before, report
+    ingest_seconds = await plain_ingest_seconds(settings, server.stories)
     embedder = raw_embedder(settings)
     embedder.encode(["warm up"])
     raw_started = time.perf_counter()
@@ -94,6 +112,8 @@ async def bench_feed_poll(count: int, pause: float, repeats: int) -> dict:
         "articles_per_min": round(ours, 1),
         "raw_encoder_articles_per_min": round(raw, 1),
         "ratio_to_raw_encoder": round(ours / raw, 2),
+        "plain_ingest_articles_per_min": round(len(fed) / ingest_seconds * 60, 1),
+        "ratio_to_plain_ingest": round(ours / (len(fed) / ingest_seconds * 60), 2),
         "questions_during": len(during),
         "during_p50_ms": round(percentile(during, 50), 1),
         "during_p95_ms": round(p95, 1),
@@ -116,7 +136,8 @@ def main() -> None:
         return
     print(
         f"feed poll of {r['items']} items ({r['passages']} passages, {r['page_fetches']} pages fetched) in {r['poll_s']} s: "
-        f"{r['articles_per_min']} articles/min vs raw encoder {r['raw_encoder_articles_per_min']} ({r['ratio_to_raw_encoder']}x) "
+        f"{r['articles_per_min']} articles/min vs raw encoder {r['raw_encoder_articles_per_min']} ({r['ratio_to_raw_encoder']}x), "
+        f"vs the same texts uploaded {r['plain_ingest_articles_per_min']} ({r['ratio_to_plain_ingest']}x) "
         f"| {r['questions_during']} questions meanwhile: p50 {r['during_p50_ms']} ms, p95 {r['during_p95_ms']} ms vs idle "
         f"p50 {r['idle_p50_ms']} ms, p95 {r['idle_p95_ms']} ms ({r['p95_ratio_to_idle']}x)"
     )
