@@ -14,7 +14,7 @@ from pathlib import Path
 
 from newsdesk.bot import feeds_cli
 from newsdesk.index import GLOBAL_SCOPE, Answer, Engine, NewsdeskError, load_settings
-from newsdesk.index.writer_lock import WriterLockedError
+from newsdesk.index.writer_lock import WriterLock, WriterLockedError
 
 log = logging.getLogger("newsdesk")
 
@@ -48,6 +48,14 @@ def _build_parser() -> argparse.ArgumentParser:
     remove.add_argument("article_id", type=int)
 
     commands.add_parser("reembed", help="re-embed every passage with the configured model")
+
+    migrate = commands.add_parser(
+        "migrate", help="copy the store, embeddings included, to another backend (an empty store) and check the counts"
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="TARGET",
+        help="postgres (the database in NEWSDESK_DATABASE_URL), a postgresql:// URL, or sqlite:FOLDER",
+    )
 
     feeds_cli.add_commands(commands)
 
@@ -248,6 +256,45 @@ async def _cmd_reembed(args: argparse.Namespace) -> int:
         await engine.close()
 
 
+async def _cmd_migrate(args: argparse.Namespace) -> int:
+    """Copy the configured store to the one --to names; the writer lock of each embedded store is held meanwhile."""
+    from contextlib import AsyncExitStack
+
+    from newsdesk.index.migrate import MigrationError, copy_store, target_storage
+    from newsdesk.index.store import open_store
+
+    settings = load_settings(args.config)
+    if args.data_dir:
+        settings = settings.with_data_dir(args.data_dir)
+    try:
+        target, database_url = target_storage(settings.storage, args.to)
+    except ValueError as error:
+        print(f"newsdesk migrate: {error}", file=sys.stderr)
+        return 2
+    async with AsyncExitStack() as stack:
+        for storage in (settings.storage, target):
+            if storage.backend == "sqlite":
+                storage.data_dir.mkdir(parents=True, exist_ok=True)
+                lock = WriterLock(storage.data_dir)
+                lock.acquire()
+                stack.callback(lock.release)
+        source = await open_store(settings.storage)
+        stack.push_async_callback(source.close)
+        destination = await open_store(target, database_url)
+        stack.push_async_callback(destination.close)
+        model = await source.get_meta("embedding_model")
+        try:
+            report = await copy_store(source, destination, model or "")
+        except MigrationError as error:
+            print(f"newsdesk migrate: {error}", file=sys.stderr)
+            return 1
+        print(
+            f"Copied {report.articles} article(s), {report.passages} passage(s) and {report.vectors} vector(s) "
+            f"to {await destination.describe()}; the counts match."
+        )
+    return 0
+
+
 async def _cmd_eval(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -346,6 +393,7 @@ COMMANDS = {
     "reembed": _cmd_reembed,
     "feed": _cmd_feeds,
     "watch": _cmd_feeds,
+    "migrate": _cmd_migrate,
     "eval": _cmd_eval,
     "run": _cmd_run,
     "sync": _cmd_sync,

@@ -49,6 +49,8 @@ class NewPassage:
     end: int
     text_hash: str
     sentences: tuple[NewSentence, ...]
+    # Set only when copying a store to another backend (`migrate`): the id it had there.
+    id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class NewArticle:
     date: str | None
     url: str | None
     passages: tuple[NewPassage, ...]
+    # Set only when copying a store to another backend (`migrate`): the id and time it had there.
+    id: int | None = None
+    added_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,10 @@ class Store(FeedStore, Protocol):
         """A setting kept with the data (the model, the vectors' size, folder signatures, the application's keys)."""
 
     async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def portable_meta(self) -> dict[str, str]:
+        """Every setting kept with the data except the backend's own bookkeeping (ids given out,
+        write generation, keyword totals): what a copy of the store to another backend takes along."""
 
     async def write_generation(self) -> int:
         """A counter bumped with every article added or removed, in the same transaction: saved indexes record it."""

@@ -9,9 +9,9 @@ from .sqlite import DB_NAME, SqliteStore
 BACKENDS = ("sqlite", "postgres")
 
 
-async def open_store(storage: StorageSettings) -> Store:
+async def open_store(storage: StorageSettings, url: str | None = None) -> Store:
     """Open (creating and migrating if needed) the configured backend's store: SQLite in
-    `storage.data_dir`, or the PostgreSQL database named by NEWSDESK_DATABASE_URL.
+    `storage.data_dir`, or the PostgreSQL database at url (default: NEWSDESK_DATABASE_URL).
 
     Raises:
         ValueError: the backend is not one of BACKENDS, or PostgreSQL's URL is not set.
@@ -22,5 +22,5 @@ async def open_store(storage: StorageSettings) -> Store:
         # imported here: asyncpg and pgvector are needed only by this backend (the `postgres` extra)
         from .postgres import PostgresStore, database_url
 
-        return await PostgresStore.open(database_url(), storage.pool_size, storage.statement_cache_size)
+        return await PostgresStore.open(url or database_url(), storage.pool_size, storage.statement_cache_size)
     raise ValueError(f"unknown [storage] backend {storage.backend!r}; use one of {', '.join(BACKENDS)}")

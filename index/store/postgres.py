@@ -360,6 +360,12 @@ class PostgresStore(PostgresFeeds):
     async def set_meta(self, key: str, value: str) -> None:
         await self.pool.execute(_SET_META, key, value)
 
+    async def portable_meta(self) -> dict[str, str]:
+        rows = await self.pool.fetch(
+            "SELECT key, value FROM meta WHERE key NOT IN ('write_generation', 'keyword_passages', 'keyword_tokens')"
+        )
+        return dict(rows)
+
     async def write_generation(self) -> int:
         return int(await self.get_meta("write_generation"))
 
@@ -402,7 +408,9 @@ class PostgresStore(PostgresFeeds):
             lambda: [[tokenize(a.text[p.start : p.end]) for p in a.passages] for a in articles]
         )
         async with self._transaction() as db:
-            article_ids = [r[0] for r in await db.fetch("SELECT nextval('article_ids') FROM generate_series(1, $1)", len(articles))]
+            fresh = iter([r[0] for r in await db.fetch("SELECT nextval('article_ids') FROM generate_series(1, $1)", len(articles))])
+            # an article copied from another store (`migrate`) keeps its id
+            article_ids = [a.id or next(fresh) for a in articles]
             inserted = {
                 r[0]
                 for r in await db.fetch(
@@ -411,19 +419,18 @@ class PostgresStore(PostgresFeeds):
                     "$7::TEXT[], $8::TEXT[], $9::TEXT[], $10::FLOAT8[]) "
                     "ON CONFLICT (scope, content_hash) DO NOTHING RETURNING id",
                     article_ids, *zip(*[(a.scope, a.content_hash, a.title, a.source, a.date, a.url, a.origin, a.text) for a in articles]),
-                    [time.time()] * len(articles),
+                    [a.added_at or time.time() for a in articles],
                 )
             }
             kept = [(i, a, t) for i, a, t in zip(article_ids, articles, terms) if i in inserted]
             passage_count = sum(len(a.passages) for _, a, _ in kept)
-            passage_ids = [r[0] for r in await db.fetch("SELECT nextval('passage_ids') FROM generate_series(1, $1)", passage_count)]
+            fresh = iter([r[0] for r in await db.fetch("SELECT nextval('passage_ids') FROM generate_series(1, $1)", passage_count)])
             passage_rows, sentence_rows, results = [], [], {}
             document_frequency: Counter[str] = Counter()
-            next_id = iter(passage_ids)
             for article_id, a, article_terms in kept:
                 results[article_id] = []
                 for p, tokens in zip(a.passages, article_terms):
-                    passage_id = next(next_id)
+                    passage_id = p.id or next(fresh)
                     results[article_id].append(passage_id)
                     passage_rows.append(
                         (passage_id, article_id, a.scope, p.ordinal, p.start, p.end, p.text_hash, tsvector_literal(tokens), len(tokens))
@@ -445,6 +452,12 @@ class PostgresStore(PostgresFeeds):
                 )
             await self._insert_embeddings(db, model, new_vectors)
             if kept:
+                # ids given from outside move the sequences past them, so they are never given again
+                await db.execute(
+                    "SELECT setval('article_ids', GREATEST((SELECT last_value FROM article_ids), $1)), "
+                    "setval('passage_ids', GREATEST((SELECT last_value FROM passage_ids), $2))",
+                    max(i for i, _, _ in kept), max((r[0] for r in passage_rows), default=1),
+                )
                 await self._set_passage_vectors(db, model, [article_id for article_id, _, _ in kept])
                 await self._count_words(db, document_frequency, len(passage_rows), sum(r[-1] for r in passage_rows))
                 await self._bump_generation(db)

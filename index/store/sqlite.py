@@ -268,6 +268,12 @@ class SqliteStore:
         async with self._transaction():
             await self._db.execute(_SET_META, (key, value))
 
+    async def portable_meta(self) -> dict[str, str]:
+        cursor = await self._read.execute(
+            "SELECT key, value FROM meta WHERE key NOT IN ('last_article_id', 'last_passage_id', 'write_generation')"
+        )
+        return dict(await cursor.fetchall())
+
     async def write_generation(self) -> int:
         return int(await self.get_meta("write_generation"))
 
@@ -331,8 +337,8 @@ class SqliteStore:
                         (scope, *chunk),
                     )
                     taken.update((scope, h) for (h,) in await cursor.fetchall())
-            article_id = await self._last_id("last_article_id")
-            passage_id = await self._last_id("last_passage_id")
+            last_article = await self._last_id("last_article_id")
+            last_passage = await self._last_id("last_passage_id")
             results: list[tuple[int, list[int]] | None] = []
             article_rows, passage_rows, sentence_rows = [], [], []
             now = time.time()
@@ -341,13 +347,15 @@ class SqliteStore:
                     results.append(None)
                     continue
                 taken.add((a.scope, a.content_hash))
-                article_id += 1
+                article_id = a.id or last_article + 1  # an id of its own when copied from another store
+                last_article = max(last_article, article_id)
                 article_rows.append(
-                    (article_id, a.scope, a.content_hash, a.title, a.source, a.date, a.url, a.origin, a.text, now)
+                    (article_id, a.scope, a.content_hash, a.title, a.source, a.date, a.url, a.origin, a.text, a.added_at or now)
                 )
                 passage_ids = []
                 for p in a.passages:
-                    passage_id += 1
+                    passage_id = p.id or last_passage + 1
+                    last_passage = max(last_passage, passage_id)
                     passage_ids.append(passage_id)
                     passage_rows.append((passage_id, article_id, p.ordinal, p.start, p.end, p.text_hash))
                     sentence_rows.extend((passage_id, s.start, s.end, s.text_hash) for s in p.sentences)
@@ -367,7 +375,7 @@ class SqliteStore:
             await self._insert_embeddings(model, new_vectors)
             if article_rows:
                 await self._db.executemany(
-                    _SET_META, [("last_article_id", str(article_id)), ("last_passage_id", str(passage_id))]
+                    _SET_META, [("last_article_id", str(last_article)), ("last_passage_id", str(last_passage))]
                 )
                 await self._bump_generation()
         return results
