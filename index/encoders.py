@@ -1,7 +1,7 @@
-"""The passage embedder and the question encoder at run time: loaded on first use, each in a thread of its own.
+"""The sentence embedder and the question encoder at run time: loaded on first use, each in a thread of its own.
 
-Questions that arrive together are encoded in one call (`batching`); passages and
-sentences go through the embedder. Neither blocks the event loop, and a question never
+Questions that arrive together are encoded in one call (`batching`); ingest's sentences
+go through the embedder. Neither blocks the event loop, and a question never
 waits behind an upload's embedding: the embedder's thread runs at background priority
 (`worker`), the question encoder's at normal priority.
 """
@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 class Encoders:
-    """The configured model's embedder (passages, sentences) and question encoder, in threads of their own."""
+    """The configured model's embedder (ingest's sentences) and question encoder, in threads of their own."""
 
     def __init__(
         self, embedder_factory: Callable[[], Embedder], query_encoder_factory: Callable[[], Embedder], identity: str
@@ -43,8 +43,8 @@ class Encoders:
         """The model `[model]` names, through the embedding factories."""
         options = {"allow_download": m.allow_download, "batch_size": m.batch_size}
         return cls(
-            lambda: create_embedder(m.backend, m.name, **options),
-            lambda: create_query_encoder(m.backend, m.name, m.query_onnx, **options),
+            lambda: create_embedder(m.backend, m.name, onnx=m.onnx, **options),
+            lambda: create_query_encoder(m.backend, m.name, m.onnx, **options),
             model_identity(m.backend, m.name),
         )
 
@@ -66,7 +66,7 @@ class Encoders:
         await self._run(self._question_pool, self._loaded_query_encoder)
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed passage and sentence texts with the configured model, a row each."""
+        """Embed texts (ingest's sentences) with the configured model, a row each."""
         return await self._run(self._embed_pool, lambda: self._loaded_embedder().encode(texts))
 
     async def encode_questions(self, questions: Sequence[str]) -> np.ndarray:

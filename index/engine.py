@@ -196,7 +196,7 @@ class Engine:
         return await self._retrieval.nearest_sentence(question, passage_id)
 
     async def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """Texts embedded as ingest embeds passages and sentences, a row each (the model loads on first use)."""
+        """Texts embedded as ingest embeds sentences, a row each (the model loads on first use)."""
         return await self._encoders.embed(texts)
 
     async def embed_questions(self, questions: Sequence[str]) -> np.ndarray:

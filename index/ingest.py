@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
+from .embedding import pooled_passage_vector
 from .encoders import Encoders
 from .errors import ModelMismatchError
 from .events import ArticlesAdded, Events
@@ -52,6 +53,16 @@ def chunks(articles: Sequence[ArticleDraft], max_chars: int) -> Iterator[list[Ar
         size += len(draft.text)
     if chunk:
         yield chunk
+
+
+def pooled_passage_vectors(passages: Iterable[NewPassage], vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each passage's vector, by its hash, pooled from its sentences' vectors (by their hashes in vectors)."""
+    return {
+        p.text_hash: pooled_passage_vector(
+            np.stack([vectors[s.text_hash] for s in p.sentences]), [s.end - s.start for s in p.sentences]
+        )
+        for p in passages
+    }
 
 
 @dataclass
@@ -264,7 +275,7 @@ class Ingest:
         """Split and embed new articles outside the write lock, then commit them in one transaction and index them."""
         texts: dict[str, str] = {}
         drafts = await self._in_worker(self._new_articles, fresh, scope, texts)
-        vectors = await self._vectors_for(texts)
+        vectors = await self._vectors_for([p for d in drafts for p in d.passages], texts)
         async with self._write_lock:
             if await self._store.get_meta("embedding_dim") is None:
                 # recorded before any article commits, so a crash can never leave it unset
@@ -290,10 +301,11 @@ class Ingest:
             self._events.publish(ArticlesAdded(scope, tuple(added_articles)))
 
     def _split(self, text: str, texts: dict[str, str]) -> list[NewPassage]:
-        """An article's passages and their sentences; every text to embed goes into texts by hash.
+        """An article's passages and their sentences; every sentence text goes into texts by hash.
 
         Sentences are embedded at ingest so that marking the key sentence of a quote
-        costs a few dot products at question time, not an encoder call.
+        costs a few dot products at question time, not an encoder call; passages are
+        pooled from them (`_vectors_for`).
         """
         p = self._settings.passages
         passages = []
@@ -302,19 +314,23 @@ class Ingest:
             for s_start, s_end in sentence_spans(text, start, end) or [(start, end)]:
                 sentences.append(NewSentence(s_start, s_end, content_hash(text[s_start:s_end])))
                 texts[sentences[-1].text_hash] = text[s_start:s_end]
-            passage = NewPassage(ordinal, start, end, content_hash(text[start:end]), tuple(sentences))
-            texts[passage.text_hash] = text[start:end]
-            passages.append(passage)
+            passages.append(NewPassage(ordinal, start, end, content_hash(text[start:end]), tuple(sentences)))
         return passages
 
-    async def _vectors_for(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
-        """Vectors for texts (by hash): stored ones reused, the rest embedded now."""
-        known = await self._store.known_embeddings(texts, self._encoders.model_identity)
-        missing = {h: t for h, t in texts.items() if h not in known}
+    async def _vectors_for(self, passages: list[NewPassage], sentence_texts: dict[str, str]) -> dict[str, np.ndarray]:
+        """Vectors for passages and their sentences (by hash): stored ones reused, the rest made now.
+
+        Only sentences go through the encoder; a passage's vector is pooled from its
+        sentences' (so each token is embedded once: ingest at the encoder's speed).
+        """
+        hashes = [*sentence_texts, *(p.text_hash for p in passages)]
+        known = await self._store.known_embeddings(hashes, self._encoders.model_identity)
+        missing = {h: t for h, t in sentence_texts.items() if h not in known}
         if missing:
             fresh = await self._encoders.embed(list(missing.values()))
             known.update(zip(missing, fresh))
-        return known
+        pooled = await self._in_worker(pooled_passage_vectors, [p for p in passages if p.text_hash not in known], known)
+        return known | pooled
 
     async def remove(self, article_id: int, scopes: Iterable[str] | None = None) -> bool:
         """Delete an article and its passages, if it exists within scopes.

