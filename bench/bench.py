@@ -4,8 +4,9 @@
     python bench/bench.py --only query --sizes 100000     # one part
     python bench/bench.py --store-root /tmp/stores        # keep the synthetic stores for the next run
 
-- ingest: passages/s end to end (read, split, embed passages and sentences, store, index)
-  vs the raw sentence-transformers encoder's passages/s on the same passage texts.
+- ingest: passages/s end to end (read, split, embed sentences, pool passages, store, index)
+  vs the raw sentence-transformers encoder's passages/s on the same passage texts, and vs
+  the configured ONNX export's (the bulk embedder) on them.
 - upload: question p50/p95 while a 5 MB file is uploaded (asked as its server asks, one
   after another with a short pause) vs the idle p50/p95 of the same questions on the same
   engine just before; with the upload's passages/s and MB/min beside the raw encoder's
@@ -97,7 +98,7 @@ def ingest_texts(limit: int) -> list[tuple[str, str]]:
 
 
 def raw_embedder(settings: Settings) -> Embedder:
-    """The configured model on its own, without the engine: the baselines' encoder."""
+    """The configured model through sentence-transformers (not its ONNX export), without the engine: the baselines' encoder."""
     m = settings.model
     return create_embedder(m.backend, m.name, allow_download=m.allow_download, batch_size=m.batch_size)
 
@@ -122,24 +123,42 @@ async def bench_ingest(article_count: int) -> dict:
         engine = await Engine.open(Path(scratch) / "data", settings)
         try:
             await engine.embed_passages(["warm up"])  # model load is not ingest
-            started = time.perf_counter()
+            load_before = os.getloadavg()[0]
+            wall, cpu = time.perf_counter(), time.process_time()
             report = await engine.ingest_paths([feed])
-            seconds = time.perf_counter() - started
+            ours = report.passages_added / (time.perf_counter() - wall)
+            ours_cpu = report.passages_added / (time.process_time() - cpu)
             passages = [p.text for p in await engine.passages(range(1, report.passages_added + 1))]
-            embedder = raw_embedder(settings)
-            embedder.encode(["warm up"])
-            started = time.perf_counter()
-            embedder.encode(passages)
-            raw_seconds = time.perf_counter() - started
+            (raw, raw_cpu), (raw_onnx, _) = (passages_per_s(embedder, passages) for embedder in raw_embedders(settings))
         finally:
             await engine.close()
-    ours, raw = report.passages_added / seconds, len(passages) / raw_seconds
     return {
         "passages": report.passages_added,
         "passages_per_s": round(ours, 1),
         "raw_encoder_passages_per_s": round(raw, 1),
         "ratio": round(ours / raw, 2),
+        "raw_onnx_passages_per_s": round(raw_onnx, 1),
+        "ratio_to_onnx": round(ours / raw_onnx, 2),
+        # per second of the process's CPU time: what other processes on a shared machine do not change
+        "passages_per_cpu_s": round(ours_cpu, 1),
+        "raw_encoder_passages_per_cpu_s": round(raw_cpu, 1),
+        "cpu_ratio": round(ours_cpu / raw_cpu, 2),
+        "load_avg_1m_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
+
+
+def raw_embedders(settings: Settings) -> tuple[Embedder, Embedder]:
+    """The model through sentence-transformers, and through its ONNX export as ingest runs it."""
+    m = settings.model
+    return raw_embedder(settings), create_embedder(m.backend, m.name, onnx=m.onnx, batch_size=m.batch_size)
+
+
+def passages_per_s(embedder: Embedder, passages: list[str]) -> tuple[float, float]:
+    """The embedder's passages per second of wall time and of the process's CPU time, its load and first call left out."""
+    embedder.encode(["warm up"])
+    wall, cpu = time.perf_counter(), time.process_time()
+    embedder.encode(passages)
+    return len(passages) / (time.perf_counter() - wall), len(passages) / (time.process_time() - cpu)
 
 
 # --- questions during an upload ------------------------------------------------------
@@ -223,11 +242,7 @@ async def bench_upload(megabytes: float, repeats: int, pause: float, window: flo
             sample = [p.text for p in await engine.passages(uploaded[:500].tolist())]
         finally:
             await engine.close()
-    embedder = raw_embedder(settings)
-    embedder.encode(["warm up"])
-    raw_started = time.perf_counter()
-    embedder.encode(sample)
-    raw = len(sample) / (time.perf_counter() - raw_started)
+    raw, _ = passages_per_s(raw_embedder(settings), sample)
     committed_mb = sum(map(len, lines[: stored.articles])) / 1e6
     p95, idle_p95 = percentile(during, 95), percentile(idle, 95)
     return {
@@ -531,7 +546,12 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     if i := results.get("ingest"):
-        print(f"ingest: {i['passages_per_s']} passages/s vs raw encoder {i['raw_encoder_passages_per_s']} ({i['ratio']}x), {i['passages']} passages")
+        print(
+            f"ingest: {i['passages_per_s']} passages/s vs raw encoder {i['raw_encoder_passages_per_s']} ({i['ratio']}x), "
+            f"raw ONNX export {i['raw_onnx_passages_per_s']} ({i['ratio_to_onnx']}x), {i['passages']} passages | per CPU "
+            f"second {i['passages_per_cpu_s']} vs {i['raw_encoder_passages_per_cpu_s']} ({i['cpu_ratio']}x) | load "
+            f"{i['load_avg_1m_before_after']}"
+        )
     if u := results.get("upload"):
         print(
             f"upload of {u['upload_mb']} MB ({'finished' if u['finished'] else 'stopped'} after {u['seconds']} s, "
