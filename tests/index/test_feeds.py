@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdesk.index import Engine
+from newsdesk.index import Engine, load_settings
 from newsdesk.index.feeds import FeedRefused, is_failing
 
 from tests.feed_server import FeedServer, days_ago, stories
@@ -266,3 +266,12 @@ async def test_feeds_listed_in_the_config_are_global_and_polled(tmp_path: Path, 
         assert len(report.added) == 3 and len(await engine.articles(["global"])) == 3
     finally:
         await engine.close()
+
+
+def test_poll_seconds_below_one_is_refused_in_the_config(tmp_path: Path):
+    config = tmp_path / "fast.toml"
+    config.write_text("[feeds]\npoll_seconds = 0\n")
+    with pytest.raises(ValueError, match=r"\[feeds\] poll_seconds must be at least 1"):
+        load_settings(config)
+    config.write_text("[feeds]\npoll_seconds = 1\n")
+    assert load_settings(config).feeds.poll_seconds == 1
