@@ -49,7 +49,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsdesk.index import Engine, load_settings  # noqa: E402
+from newsdesk.index import Engine, load_settings, worker  # noqa: E402
 from newsdesk.index.embedding import Embedder, create_embedder  # noqa: E402
 from newsdesk.index.ingest import content_hash  # noqa: E402
 from newsdesk.index.reading import ReadLimits, iter_corpus_files, read_path  # noqa: E402
@@ -263,6 +263,7 @@ async def bench_upload(megabytes: float, repeats: int, pause: float, window: flo
         "idle_p95_ms": round(idle_p95, 1),
         "p95_ratio_to_idle": round(p95 / idle_p95, 2),
         "load_avg_1m_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "ingest_threads_nice": worker.BACKGROUND_NICE,
     }
 
 
@@ -502,6 +503,7 @@ def main() -> None:
     parser.add_argument("--upload-mb", type=float, default=5, help="size of the upload questions are asked during")
     parser.add_argument("--pause", type=float, default=0.1, help="seconds between questions during the upload")
     parser.add_argument("--window", type=float, help="stop the upload after this many seconds (default: let it finish)")
+    parser.add_argument("--upload-nice", type=int, help="nice value of ingest's threads, to compare (default: the shipped one)")
     parser.add_argument("--store-root", type=Path, help="keep the synthetic stores here and reuse them")
     parser.add_argument("--eval-store", type=Path, help="a store holding the SQuAD corpus (built there if empty)")
     parser.add_argument("--recall-questions", type=int, default=2_000)
@@ -533,6 +535,8 @@ def main() -> None:
     if "ingest" in args.only:
         results["ingest"] = asyncio.run(bench_ingest(args.ingest_articles))
     if "upload" in args.only:
+        if args.upload_nice is not None:
+            worker.BACKGROUND_NICE = args.upload_nice
         results["upload"] = asyncio.run(bench_upload(args.upload_mb, args.repeats, args.pause, args.window))
     if "query" in args.only:
         results["query"] = [query_at_size(size, args.repeats, args.store_root) for size in args.sizes]
@@ -559,7 +563,7 @@ def main() -> None:
             f"encoder {u['raw_encoder_passages_per_s']} passages/s ({u['ratio_to_raw_encoder']}x) | "
             f"{u['questions_during']} questions meanwhile: p50 {u['during_p50_ms']} ms, p95 {u['during_p95_ms']} ms vs "
             f"idle p50 {u['idle_p50_ms']} ms, p95 {u['idle_p95_ms']} ms ({u['p95_ratio_to_idle']}x) | load "
-            f"{u['load_avg_1m_before_after']}"
+            f"{u['load_avg_1m_before_after']}, ingest at nice {u['ingest_threads_nice']}"
         )
     for q in results.get("query", []):
         print(
