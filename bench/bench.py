@@ -3,6 +3,8 @@
     python bench/bench.py --json                          # everything (about half an hour: builds a 1M store)
     python bench/bench.py --only query --sizes 100000     # one part
     python bench/bench.py --store-root /tmp/stores        # keep the synthetic stores for the next run
+    NEWSDESK_DATABASE_URL=postgresql://USER@HOST/postgres \
+      python bench/bench.py --only query --sizes 100000 --backends sqlite postgres   # both storage backends
 
 - ingest: passages/s end to end (read, split, embed sentences, pool passages, store, index)
   vs the raw sentence-transformers encoder's passages/s on the same passage texts, and vs
@@ -15,11 +17,16 @@
   quote) at 10k, 100k and 1M passages of synthetic stores (random texts and vectors; the
   question goes through the real ONNX encoder), vs sentence-transformers encode + FAISS
   IndexFlatIP over the same vectors; with the time to be ready and the RSS while
-  answering, each size in a process of its own.
+  answering, each size in a process of its own. With `--backends sqlite postgres` each
+  size is also built and asked on PostgreSQL (the same synthetic data and questions), in a
+  database of its own (synthetic_SIZE, created on the server NEWSDESK_DATABASE_URL names).
 - recall: recall@10 of the IVF index against exact search on real embeddings of the SQuAD
   texts in ../shared/eval (skipped without it; `--eval-store` reuses an ingested store).
 - cold start: `newsdesk ask` on the bundled corpus, from a new process, store built.
-- discord: answers per second through the tests' loopback Discord (bench/discord_load.py).
+- discord: answers per second through the tests' loopback Discord (bench/discord_load.py);
+  with `--discord-processes 1 2`, through that many `newsdesk run` processes sharing the
+  PostgreSQL synthetic store (NEWSDESK_DATABASE_URL names the server), the shards
+  (`--discord-shards`, default 2) split between them: each count in turn, same load.
 
 The synthetic stores are written through the product's own Store, so the engine opens,
 checks and searches them exactly as it would real ones.
@@ -30,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -54,8 +62,9 @@ from newsdesk.index.embedding import Embedder, create_embedder  # noqa: E402
 from newsdesk.index.ingest import content_hash  # noqa: E402
 from newsdesk.index.reading import ReadLimits, iter_corpus_files, read_path  # noqa: E402
 from newsdesk.index.settings import Settings  # noqa: E402
-from newsdesk.index.store import NewArticle, NewPassage, NewSentence  # noqa: E402
-from newsdesk.index.store.sqlite import DB_NAME, SqliteStore  # noqa: E402
+from newsdesk.index.store import NewArticle, NewPassage, NewSentence, open_store  # noqa: E402
+from newsdesk.index.store.postgres import DATABASE_URL_ENV  # noqa: E402
+from newsdesk.index.store.sqlite import DB_NAME  # noqa: E402
 
 SHARED_EVAL = ROOT.parent / "shared" / "eval" / "squad-v1.1-dev"
 QUESTIONS = [
@@ -273,7 +282,13 @@ async def bench_upload(megabytes: float, repeats: int, pause: float, window: flo
 SENTENCE_POOL = 50_000
 
 
-async def build_synthetic_store(data_dir: Path, passages: int, dim: int, model: str) -> float:
+def backend_settings(backend: str) -> Settings:
+    """The configured settings with this storage backend (PostgreSQL's URL comes from the environment)."""
+    settings = load_settings()
+    return dataclasses.replace(settings, storage=dataclasses.replace(settings.storage, backend=backend))
+
+
+async def build_synthetic_store(data_dir: Path, passages: int, dim: int, model: str, settings: Settings) -> float:
     """A store of `passages` random passages (5 an article, 3 sentences a passage), indexed.
 
     Written through the product's own Store in batches, then opened once by the engine,
@@ -286,7 +301,8 @@ async def build_synthetic_store(data_dir: Path, passages: int, dim: int, model: 
     """
     rng = np.random.default_rng(11)
     words = np.array([f"w{i}" for i in range(30_000)] + "missile shield treaty council library oil price".split())
-    store = await SqliteStore.open(data_dir / DB_NAME)
+    settings = settings.with_data_dir(data_dir)
+    store = await open_store(settings.storage)
     await store.set_meta("embedding_model", model)
     await store.set_meta("embedding_dim", str(dim))
     per_article, per_passage, batch_articles = 5, 3, 2_000
@@ -331,27 +347,26 @@ async def build_synthetic_store(data_dir: Path, passages: int, dim: int, model: 
         await store.add_articles(batch, model, dict(zip(hashes, unit_vectors(len(hashes)))))
     await store.close()
     started = time.perf_counter()
-    engine = await Engine.open(data_dir, load_settings())
+    engine = await Engine.open(data_dir, settings)
     await engine.warm_up()
     await engine.close()
     return time.perf_counter() - started
 
 
-async def bench_query(data_dir: Path, repeats: int) -> dict:
+async def bench_query(data_dir: Path, repeats: int, settings: Settings) -> dict:
     """Run in a worker process on a built store: open it (as the bot does at start), then time questions.
 
     Questions are asked unscoped (the CLI), as a server without uploads of its own asks
     (global + its id: every passage), and as the server holding 1% of the passages asks
-    only its own (a filtered search).
+    only its own (a filtered search). The baseline is measured on the embedded backend only (it
+    reads the vectors from the SQLite file); PostgreSQL's is the embedded backend in the same run.
     """
-    settings = load_settings()
     started = time.perf_counter()
     engine = await Engine.open(data_dir, settings)
     await engine.warm_up()
     ready_seconds = time.perf_counter() - started
     try:
-        index = engine.index_stats()
-        size = len(index.ids)
+        size = (await engine.stats()).passages
         times, scoped = [], []
         for question in QUESTIONS * repeats:
             for scopes, into in ((None, times), (["global", "guild-2"], times), (["guild-1"], scoped)):
@@ -359,33 +374,46 @@ async def bench_query(data_dir: Path, repeats: int) -> dict:
                 await engine.ask(question, scopes=scopes)
                 into.append((time.perf_counter() - started) * 1000)
         rss = rss_mb()
-        # Baseline, same process, same vectors: sentence-transformers + exact flat search.
-        import faiss
-
-        flat = faiss.IndexFlatIP(index.dim)
-        flat.add(stored_vectors(data_dir, engine.model_identity, passages_only=True))
-        embedder = raw_embedder(settings)
-        embedder.encode(["warm up"])
-        baseline = []
-        for question in QUESTIONS * repeats:
-            started = time.perf_counter()
-            flat.search(embedder.encode([question]), 10)
-            baseline.append((time.perf_counter() - started) * 1000)
+        index = engine.index_stats()  # None on PostgreSQL: its index is in the database
+        baseline = flat_search_times(data_dir, engine.model_identity, index.dim, settings, repeats) if index else []
     finally:
         await engine.close()
-    p95, base_p95 = percentile(times, 95), percentile(baseline, 95)
-    return {
+    p95 = percentile(times, 95)
+    figures = {
+        "backend": settings.storage.backend,
         "passages": size,
-        "index_kind": index.kind,
+        "index_kind": index.kind if index else "hnsw",
         "p50_ms": round(percentile(times, 50), 1),
         "p95_ms": round(p95, 1),
         "one_server_scope_p95_ms": round(percentile(scoped, 95), 1),
-        "baseline_p50_ms": round(percentile(baseline, 50), 1),
-        "baseline_p95_ms": round(base_p95, 1),
-        "p95_ratio_to_baseline": round(p95 / base_p95, 2),
         "ready_s": round(ready_seconds, 2),
         "rss_mb": round(rss, 1),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
     }
+    if baseline:
+        base_p95 = percentile(baseline, 95)
+        figures |= {
+            "baseline_p50_ms": round(percentile(baseline, 50), 1),
+            "baseline_p95_ms": round(base_p95, 1),
+            "p95_ratio_to_baseline": round(p95 / base_p95, 2),
+        }
+    return figures
+
+
+def flat_search_times(data_dir: Path, model: str, dim: int, settings: Settings, repeats: int) -> list[float]:
+    """The baseline, same vectors: sentence-transformers encode + exact flat search, per question in ms."""
+    import faiss
+
+    flat = faiss.IndexFlatIP(dim)
+    flat.add(stored_vectors(data_dir, model, passages_only=True))
+    embedder = raw_embedder(settings)
+    embedder.encode(["warm up"])
+    baseline = []
+    for question in QUESTIONS * repeats:
+        started = time.perf_counter()
+        flat.search(embedder.encode([question]), 10)
+        baseline.append((time.perf_counter() - started) * 1000)
+    return baseline
 
 
 # --- recall of the approximate index -------------------------------------------------
@@ -462,32 +490,77 @@ def bench_cold_start(runs: int) -> dict:
     }
 
 
-def run_worker(*args: str) -> dict:
-    """Run this script in a new process (so each figure has its own memory) and read its JSON."""
-    out = subprocess.run([sys.executable, __file__, *args], check=True, stdout=subprocess.PIPE, text=True).stdout
+def run_worker(*args: str, database_url: str | None = None) -> dict:
+    """Run this script in a new process (so each figure has its own memory) and read its JSON;
+    database_url: the PostgreSQL database it works on."""
+    env = {**os.environ, DATABASE_URL_ENV: database_url} if database_url else None
+    out = subprocess.run([sys.executable, __file__, *args], check=True, stdout=subprocess.PIPE, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def synthetic_store(size: int, root: Path) -> tuple[Path, dict]:
-    """The synthetic store of this size under root, built (in a worker) unless it is there already."""
-    data_dir = root / f"synthetic-{size}"
-    if (data_dir / DB_NAME).exists():
-        return data_dir, {}
-    data_dir.mkdir(parents=True)
-    return data_dir, run_worker("--worker-build", str(size), str(data_dir))
+def synthetic_database(size: int) -> str:
+    """The URL of the PostgreSQL database synthetic_SIZE on NEWSDESK_DATABASE_URL's server, created if missing."""
+    import asyncpg
+
+    server_url = os.environ[DATABASE_URL_ENV]
+    name = f"synthetic_{size}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(server_url)
+        try:
+            if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await connection.execute(f"CREATE DATABASE {name}")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return f"{server_url.rsplit('/', 1)[0]}/{name}"
 
 
-def query_at_size(size: int, repeats: int, store_root: Path | None) -> dict:
+def synthetic_store(size: int, root: Path, backend: str = "sqlite") -> tuple[Path, dict, str | None]:
+    """The synthetic store of this size under root (on PostgreSQL: in its own database), built (in a
+    worker) unless it is there already; its data folder, the build's figures and its database URL."""
+    data_dir = root / f"synthetic-{size}" if backend == "sqlite" else root / f"synthetic-{size}-{backend}"
+    database_url = synthetic_database(size) if backend == "postgres" else None
+    built = data_dir / "built.json"  # written once the build finished
+    if built.exists():
+        return data_dir, {}, database_url
+    data_dir.mkdir(parents=True, exist_ok=True)
+    figures = run_worker("--worker-build", str(size), str(data_dir), "--backend", backend, database_url=database_url)
+    built.write_text(json.dumps(figures))
+    return data_dir, figures, database_url
+
+
+def query_at_size(size: int, repeats: int, store_root: Path | None, backend: str = "sqlite") -> dict:
     with tempfile.TemporaryDirectory() as scratch:
-        data_dir, built = synthetic_store(size, store_root or Path(scratch))
-        return {**run_worker("--worker-query", str(data_dir), "--repeats", str(repeats)), **built}
+        data_dir, built, database_url = synthetic_store(size, store_root or Path(scratch), backend)
+        args = ("--worker-query", str(data_dir), "--repeats", str(repeats), "--backend", backend)
+        return {**run_worker(*args, database_url=database_url), **built}
 
 
 def discord_at_size(size: int, interactions: int, rate: float, store_root: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
-        data_dir, _ = synthetic_store(size, store_root or Path(scratch))
+        data_dir, _, _ = synthetic_store(size, store_root or Path(scratch))
         args = ("--worker-discord", str(data_dir), "--interactions", str(interactions), "--rate", str(rate))
         return {"passages": size, **run_worker(*args)}
+
+
+def discord_processes_at_size(
+    size: int, interactions: int, rate: float, store_root: Path | None, processes: list[int], shards: int
+) -> list[dict]:
+    """The Discord figure through bot processes sharing PostgreSQL: one line per process count."""
+    from discord_load import bench_discord_processes  # beside this script
+
+    with tempfile.TemporaryDirectory() as scratch:
+        _, _, database_url = synthetic_store(size, store_root or Path(scratch), "postgres")
+        return [
+            {
+                "passages": size,
+                **asyncio.run(bench_discord_processes(database_url, count, shards, interactions, rate)),
+                "load_avg_1m_after": round(os.getloadavg()[0], 1),
+            }
+            for count in processes
+        ]
 
 
 SECTIONS = ("ingest", "upload", "query", "recall", "cold_start", "discord")
@@ -505,11 +578,16 @@ def main() -> None:
     parser.add_argument("--window", type=float, help="stop the upload after this many seconds (default: let it finish)")
     parser.add_argument("--upload-nice", type=int, help="nice value of ingest's threads, to compare (default: the shipped one)")
     parser.add_argument("--store-root", type=Path, help="keep the synthetic stores here and reuse them")
+    parser.add_argument("--backends", nargs="+", choices=("sqlite", "postgres"), default=["sqlite"],
+                        help="storage backends of the query figure (postgres: NEWSDESK_DATABASE_URL names the server)")
+    parser.add_argument("--backend", default="sqlite", help=argparse.SUPPRESS)  # a worker's
     parser.add_argument("--eval-store", type=Path, help="a store holding the SQuAD corpus (built there if empty)")
     parser.add_argument("--recall-questions", type=int, default=2_000)
     parser.add_argument("--interactions", type=int, default=1_000, help="/ask interactions for the Discord figure")
     parser.add_argument("--rate", type=float, default=100, help="interactions a second for the Discord figure")
     parser.add_argument("--discord-store-size", type=int, default=10_000)
+    parser.add_argument("--discord-processes", type=int, nargs="+", help="bot processes sharing PostgreSQL, e.g. 1 2")
+    parser.add_argument("--discord-shards", type=int, default=2, help="shards the bot processes split between them")
     parser.add_argument("--worker-build", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--worker-query", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker-discord", type=Path, help=argparse.SUPPRESS)
@@ -519,12 +597,12 @@ def main() -> None:
         size, data_dir = int(args.worker_build[0]), Path(args.worker_build[1])
         model = f"sentence-transformers:{load_settings().model.name}"
         started = time.perf_counter()
-        first_open = asyncio.run(build_synthetic_store(data_dir, size, 384, model))
+        first_open = asyncio.run(build_synthetic_store(data_dir, size, 384, model, backend_settings(args.backend)))
         total = time.perf_counter() - started
         print(json.dumps({"store_build_s": round(total - first_open, 1), "first_open_s": round(first_open, 1)}))
         return
     if args.worker_query:
-        print(json.dumps(asyncio.run(bench_query(args.worker_query, args.repeats))))
+        print(json.dumps(asyncio.run(bench_query(args.worker_query, args.repeats, backend_settings(args.backend)))))
         return
     if args.worker_discord:
         from discord_load import bench_discord  # beside this script
@@ -539,12 +617,18 @@ def main() -> None:
             worker.BACKGROUND_NICE = args.upload_nice
         results["upload"] = asyncio.run(bench_upload(args.upload_mb, args.repeats, args.pause, args.window))
     if "query" in args.only:
-        results["query"] = [query_at_size(size, args.repeats, args.store_root) for size in args.sizes]
+        results["query"] = [
+            query_at_size(size, args.repeats, args.store_root, backend) for size in args.sizes for backend in args.backends
+        ]
     if "recall" in args.only:
         results["recall"] = asyncio.run(bench_recall(args.eval_store, args.recall_questions))
     if "cold_start" in args.only:
         results["cold_start"] = bench_cold_start(3)
-    if "discord" in args.only:
+    if "discord" in args.only and args.discord_processes:
+        results["discord_processes"] = discord_processes_at_size(
+            args.discord_store_size, args.interactions, args.rate, args.store_root, args.discord_processes, args.discord_shards
+        )
+    elif "discord" in args.only:
         results["discord"] = discord_at_size(args.discord_store_size, args.interactions, args.rate, args.store_root)
     if args.json:
         print(json.dumps(results, indent=2))
@@ -566,10 +650,15 @@ def main() -> None:
             f"{u['load_avg_1m_before_after']}, ingest at nice {u['ingest_threads_nice']}"
         )
     for q in results.get("query", []):
+        baseline = (
+            f"baseline p50 {q['baseline_p50_ms']} ms, p95 {q['baseline_p95_ms']} ms ({q['p95_ratio_to_baseline']}x)"
+            if "baseline_p95_ms" in q
+            else "baseline: the embedded backend's line"
+        )
         print(
-            f"query @ {q['passages']:>9,} ({q['index_kind']}): p50 {q['p50_ms']} ms, p95 {q['p95_ms']} ms, one server's "
-            f"scope p95 {q['one_server_scope_p95_ms']} ms | baseline p50 {q['baseline_p50_ms']} ms, p95 "
-            f"{q['baseline_p95_ms']} ms ({q['p95_ratio_to_baseline']}x) | ready {q['ready_s']} s | RSS {q['rss_mb']} MB"
+            f"query @ {q['passages']:>9,} ({q['backend']}, {q['index_kind']}): p50 {q['p50_ms']} ms, p95 {q['p95_ms']} ms, "
+            f"one server's scope p95 {q['one_server_scope_p95_ms']} ms | {baseline} | ready {q['ready_s']} s | "
+            f"RSS {q['rss_mb']} MB | load {q['load_avg_1m']}"
         )
     if r := results.get("recall"):
         print(
@@ -581,6 +670,12 @@ def main() -> None:
             f"discord: {d['interactions']} /ask at {d['offered_per_s']}/s over {d['passages']:,} passages: {d['answers_per_s']} answers/s, "
             f"follow-up p50 {d['followup_p50_ms']} ms p95 {d['followup_p95_ms']} ms, {d['lost']} lost, "
             f"event-loop lag p99 {d['loop_lag_p99_ms']} ms"
+        )
+    for d in results.get("discord_processes", []):
+        print(
+            f"discord, {d['processes']} bot process(es) on PostgreSQL, {d['shards']} shards: {d['interactions']} /ask at "
+            f"{d['offered_per_s']}/s over {d['passages']:,} passages: {d['answers_per_s']} answers/s, follow-up p50 "
+            f"{d['followup_p50_ms']} ms p95 {d['followup_p95_ms']} ms, {d['lost']} lost | load {d['load_avg_1m_after']}"
         )
     if c := results.get("cold_start"):
         print(f"cold start: newsdesk ask {c['ask_median_s']} s vs import sentence_transformers {c['import_sentence_transformers_median_s']} s")

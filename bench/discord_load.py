@@ -3,9 +3,13 @@
 Two processes, so neither's work slows the other's event loop or holds its GIL:
 - the fake Discord (tests/fake_discord/), which sends the interactions at the given
   rate and notes when each follow-up arrives (run as `python bench/discord_load.py
-  --fake N RATE`);
+  --fake N RATE [--shards S]`);
 - the real NewsdeskBot with the real engine and model, on the store given, which also
   measures how late a 10 ms timer fires on its event loop (the loop's lag).
+
+Or, sharing one PostgreSQL database (`bench_discord_processes`), one or more `newsdesk run
+--shard-ids ... --shard-count S` processes serving the S shards between them: the fake then
+holds S guilds, one on each shard, and sends the interactions to them in turn.
 
 Figures: answers per second (first interaction sent to last follow-up received), time
 from each interaction to its follow-up (p50/p95), answers lost (no follow-up within the
@@ -17,8 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -58,16 +65,21 @@ async def _record_posts(fake, arrived: dict[str, float], stop: asyncio.Event) ->
         await asyncio.sleep(0.002)
 
 
-async def serve_load(interactions: int, rate: float, timeout: float = 120.0) -> dict:
-    """Start a fake Discord, print its addresses, and once a bot connects send it /ask at `rate` a second."""
+async def serve_load(interactions: int, rate: float, shards: int | None = None, timeout: float = 120.0) -> dict:
+    """Start a fake Discord, print its addresses, and once a bot connects (with shards: once each
+    shard has) send it /ask at `rate` a second (with shards: to a guild on each shard in turn)."""
     from tests.fake_discord import FakeDiscord
 
     fake = FakeDiscord()
     await fake.start()
     members = [fake.add_user(f"reader{i}") for i in range(interactions)]
-    fake.add_guild(name="Load", members=members)
+    if shards:
+        fake.max_concurrency = shards  # every shard may IDENTIFY at once
+        guilds = [fake.add_guild(name=f"Load {i}", members=members[i::shards], shard=(i, shards)) for i in range(shards)]
+    else:
+        guilds = [fake.add_guild(name="Load", members=members)]
     print(json.dumps({"api_base": fake.api_base, "gateway_url": fake.gateway_url}), flush=True)
-    await fake.wait_ready(timeout=timeout)
+    await fake.wait_ready(timeout=timeout, shards=range(shards) if shards else None)
     await asyncio.sleep(1.0)  # the bot's on_ready follows READY after its guild_ready_timeout
     sent_at: dict[str, float] = {}
     arrived: dict[str, float] = {}
@@ -77,7 +89,9 @@ async def serve_load(interactions: int, rate: float, timeout: float = 120.0) -> 
     for number, member in enumerate(members):
         await asyncio.sleep(max(0.0, started + number / rate - time.perf_counter()))
         sent = time.perf_counter()
-        interaction = await fake.send_interaction("ask", {"question": QUESTIONS[number % len(QUESTIONS)]}, user_id=member)
+        channel = guilds[number % len(guilds)].channels["general"]
+        question = {"question": QUESTIONS[number % len(QUESTIONS)]}
+        interaction = await fake.send_interaction("ask", question, user_id=member, channel_id=channel)
         sent_at[interaction.followup_path] = sent
     deadline = time.perf_counter() + timeout
     while not set(sent_at) <= set(arrived) and time.perf_counter() < deadline:
@@ -114,9 +128,7 @@ async def bench_discord(data_dir: Path, interactions: int, rate: float) -> dict:
     from newsdesk.index import load_settings
     from tests.conftest_discord import run_bot
 
-    fake = subprocess.Popen(
-        [sys.executable, __file__, "--fake", str(interactions), str(rate)], stdout=subprocess.PIPE, text=True
-    )
+    fake = start_fake(interactions, rate)
     try:
         addresses = json.loads(fake.stdout.readline())
         settings = load_settings().with_data_dir(data_dir)
@@ -137,8 +149,60 @@ async def bench_discord(data_dir: Path, interactions: int, rate: float) -> dict:
     return {**json.loads(report.strip().splitlines()[-1]), "loop_lag_p99_ms": percentile(lag, 99)}
 
 
+def start_fake(interactions: int, rate: float, shards: int | None = None) -> subprocess.Popen:
+    """The fake Discord in a process of its own; its first line of output is its addresses, its last the figures."""
+    sharding = ["--shards", str(shards)] if shards else []
+    command = [sys.executable, __file__, "--fake", str(interactions), str(rate), *sharding]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+
+def bot_config(folder: Path, addresses: dict) -> Path:
+    """A config for one `newsdesk run` process on PostgreSQL: its own data and (empty) corpus folders, the
+    fake Discord, no limit on members' questions, IDENTIFY turns taken through the database."""
+    (folder / "corpus").mkdir(parents=True)
+    config = folder / "newsdesk.toml"
+    config.write_text(
+        f'[storage]\nbackend = "postgres"\ndata_dir = "{folder / "data"}"\n'
+        f'[corpus]\ndir = "{folder / "corpus"}"\n'
+        f'[discord]\napi_base = "{addresses["api_base"]}"\ngateway_url = "{addresses["gateway_url"]}"\n'
+        f'identify_seconds = 0.5\nidentify_lock_dir = "{folder / "identify"}"\ncorpus_scan_seconds = 0\nask_rate = 1000\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+async def bench_discord_processes(database_url: str, processes: int, shards: int, interactions: int, rate: float) -> dict:
+    """Serve the fake's load (S guilds, one on each of S shards) with `processes` bot processes sharing
+    the PostgreSQL database at database_url, the shards split evenly between them; the fake's figures.
+    Every process is stopped with Ctrl-C (SIGINT) at the end, and killed if it has not ended in 30 s."""
+    fake = start_fake(interactions, rate, shards)
+    bots: list[subprocess.Popen] = []
+    try:
+        addresses = json.loads(fake.stdout.readline())
+        env = {**os.environ, "DISCORD_TOKEN": "bench-token", "NEWSDESK_DATABASE_URL": database_url}
+        with tempfile.TemporaryDirectory() as scratch:
+            for number in range(processes):
+                config = bot_config(Path(scratch) / f"bot{number}", addresses)
+                shard_ids = ",".join(str(shard) for shard in range(number, shards, processes))
+                command = ["--config", str(config), "run", "--shard-ids", shard_ids, "--shard-count", str(shards)]
+                bots.append(subprocess.Popen([sys.executable, "-m", "newsdesk.bot.cli", *command], env=env, cwd=ROOT))
+            report = await asyncio.to_thread(fake.stdout.read)
+    finally:
+        for process in (*bots, fake):
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in (*bots, fake):
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    return {"processes": processes, "shards": shards, **json.loads(report.strip().splitlines()[-1])}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fake", nargs=2, metavar=("INTERACTIONS", "RATE"), required=True)
+    parser.add_argument("--shards", type=int, help="a guild on each of this many shards (default: one guild, no sharding)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(serve_load(int(args.fake[0]), float(args.fake[1])))))
+    print(json.dumps(asyncio.run(serve_load(int(args.fake[0]), float(args.fake[1]), args.shards))))

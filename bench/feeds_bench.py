@@ -1,6 +1,7 @@
 """Feeds, end to end: articles per minute through one poll, and question latency while it runs.
 
     python bench/feeds_bench.py --json --articles 200
+    python bench/feeds_bench.py --json --articles 500 --paragraphs 1 --no-upload-baseline   # many short items
 
 A loopback server (the tests' tests/feed_server) serves an RSS feed of N stories that carries
 only teasers, so every item takes the whole path a real news feed takes: the feed is
@@ -14,7 +15,8 @@ stored, indexed) by the real engine with the configured model. Beside it, in the
   one after another with a short pause, as a server's members would).
 
 Stories are SQuAD's Wikipedia articles in five-paragraph pieces (../shared/eval), else the
-bundled corpus.
+bundled corpus; `--paragraphs N` cuts them into stories of N paragraphs (more, shorter items,
+so that a poll of many items fits a bench run).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+import os
 import sys
 import tempfile
 import time
@@ -40,11 +43,18 @@ from newsdesk.index import Engine, load_settings  # noqa: E402
 from tests.feed_server import FeedServer, Story  # noqa: E402
 
 
-def feed_stories(count: int) -> list[Story]:
+def feed_stories(count: int, paragraphs_per_story: int | None = None) -> list[Story]:
+    """count stories of ingest_texts' articles; with paragraphs_per_story, each article is cut into
+    stories of that many paragraphs (more, shorter items than there are articles)."""
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    stories = []
-    for n, (title, body) in enumerate(ingest_texts(count)):
+    pieces = []
+    for title, body in ingest_texts(10**6 if paragraphs_per_story else count):
         paragraphs = [p for p in body.split("\n\n") if p.strip()]
+        step = paragraphs_per_story or len(paragraphs)
+        for part, start in enumerate(range(0, len(paragraphs), step), 1):
+            pieces.append((f"{title} [{part}]" if paragraphs_per_story else title, paragraphs[start : start + step]))
+    stories = []
+    for n, (title, paragraphs) in enumerate(pieces[:count]):
         teaser = paragraphs[0].split(". ")[0][:200]
         stories.append(Story(f"story-{n}", title, teaser, paragraphs, now - dt.timedelta(minutes=n)))
     return stories
@@ -65,11 +75,14 @@ async def plain_ingest_seconds(settings, stories: list[Story]) -> float:
             await engine.close()
 
 
-async def bench_feed_poll(count: int, pause: float, repeats: int) -> dict:
+async def bench_feed_poll(
+    count: int, pause: float, repeats: int, paragraphs_per_story: int | None = None, upload_baseline: bool = True
+) -> dict:
     settings = load_settings()
     settings = replace(settings, feeds=replace(settings.feeds, allow_private_addresses=True))
     scopes = ["global"]
-    async with FeedServer(feed_stories(count)) as server:
+    load_before = os.getloadavg()[0]
+    async with FeedServer(feed_stories(count, paragraphs_per_story)) as server:
         with tempfile.TemporaryDirectory() as scratch:
             engine = await Engine.open(Path(scratch) / "data", settings)
             try:
@@ -95,7 +108,8 @@ async def bench_feed_poll(count: int, pause: float, repeats: int) -> dict:
             finally:
                 await engine.close()
     assert report.error is None and len(fed) == len(articles) - stored_before, report
-    ingest_seconds = await plain_ingest_seconds(settings, server.stories)
+    load_after_poll = os.getloadavg()[0]
+    ingest_seconds = await plain_ingest_seconds(settings, server.stories) if upload_baseline else None
     embedder = raw_embedder(settings)
     embedder.encode(["warm up"])
     raw_started = time.perf_counter()
@@ -103,8 +117,10 @@ async def bench_feed_poll(count: int, pause: float, repeats: int) -> dict:
     raw_seconds = time.perf_counter() - raw_started
     ours, raw = len(fed) / seconds * 60, len(fed) / raw_seconds * 60
     p95, idle_p95 = percentile(during, 95), percentile(idle, 95)
+    plain = len(fed) / ingest_seconds * 60 if ingest_seconds else None
     return {
         "items": len(server.stories),
+        "paragraphs_per_item": paragraphs_per_story or 5,
         "articles_added": len(fed),
         "passages": len(passages),
         "page_fetches": sum(v for k, v in server.requests.items() if k.startswith("/articles/")),
@@ -112,14 +128,15 @@ async def bench_feed_poll(count: int, pause: float, repeats: int) -> dict:
         "articles_per_min": round(ours, 1),
         "raw_encoder_articles_per_min": round(raw, 1),
         "ratio_to_raw_encoder": round(ours / raw, 2),
-        "plain_ingest_articles_per_min": round(len(fed) / ingest_seconds * 60, 1),
-        "ratio_to_plain_ingest": round(ours / (len(fed) / ingest_seconds * 60), 2),
+        "plain_ingest_articles_per_min": plain and round(plain, 1),
+        "ratio_to_plain_ingest": plain and round(ours / plain, 2),
         "questions_during": len(during),
         "during_p50_ms": round(percentile(during, 50), 1),
         "during_p95_ms": round(p95, 1),
         "idle_p50_ms": round(percentile(idle, 50), 1),
         "idle_p95_ms": round(idle_p95, 1),
         "p95_ratio_to_idle": round(p95 / idle_p95, 2),
+        "load_avg_1m_before_after_poll": [round(load_before, 1), round(load_after_poll, 1)],
     }
 
 
@@ -129,8 +146,11 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=200, help="items in the feed")
     parser.add_argument("--pause", type=float, default=0.1, help="seconds between questions during the poll")
     parser.add_argument("--repeats", type=int, default=3, help="times each idle question is asked")
+    parser.add_argument("--paragraphs", type=int, help="stories of N paragraphs (default: 5)")
+    parser.add_argument("--no-upload-baseline", dest="upload_baseline", action="store_false",
+                        help="skip the same texts' jsonl upload (halves the run)")
     args = parser.parse_args()
-    r = asyncio.run(bench_feed_poll(args.articles, args.pause, args.repeats))
+    r = asyncio.run(bench_feed_poll(args.articles, args.pause, args.repeats, args.paragraphs, args.upload_baseline))
     if args.json:
         print(json.dumps(r, indent=2))
         return
@@ -139,7 +159,8 @@ def main() -> None:
         f"{r['articles_per_min']} articles/min vs raw encoder {r['raw_encoder_articles_per_min']} ({r['ratio_to_raw_encoder']}x), "
         f"vs the same texts uploaded {r['plain_ingest_articles_per_min']} ({r['ratio_to_plain_ingest']}x) "
         f"| {r['questions_during']} questions meanwhile: p50 {r['during_p50_ms']} ms, p95 {r['during_p95_ms']} ms vs idle "
-        f"p50 {r['idle_p50_ms']} ms, p95 {r['idle_p95_ms']} ms ({r['p95_ratio_to_idle']}x)"
+        f"p50 {r['idle_p50_ms']} ms, p95 {r['idle_p95_ms']} ms ({r['p95_ratio_to_idle']}x) "
+        f"| load {r['load_avg_1m_before_after_poll']}"
     )
 
 
