@@ -195,10 +195,17 @@ async def test_list_and_stats_show_what_this_server_can_search(fake_discord, gui
 async def test_files_dropped_into_corpus_are_picked_up_while_running(fake_discord, guild, tmp_path):
     settings = bot_settings(tmp_path, corpus_scan_seconds=0.05)
     async with serve(make_bot(settings)) as bot:
+        # Stored is not yet searchable (the indexes take the article just after its commit):
+        # the engine's new-article event is the signal that a question can find it.
+        searchable = asyncio.Event()
+        bot.engine.subscribe(lambda added: searchable.set())
         (settings.corpus.dir / "tram.md").write_bytes(TRAM_MD)
         async with asyncio.timeout(5):
-            while not await bot.engine.articles(title_like="Tram"):
-                await asyncio.sleep(0.05)
+            while True:  # the first event may be another article's
+                await searchable.wait()
+                searchable.clear()
+                if await bot.engine.articles(title_like="Tram"):
+                    break
         answer = await command(fake_discord, "ask", {"question": TRAM_QUESTION})
     assert answer["embeds"][0]["title"] == "1. Tram line extended to the harbour"
     assert articles_in(settings, "global") == ["Tram line extended to the harbour"]
