@@ -11,13 +11,14 @@ questions. Slow work runs in worker threads, so callers on an event loop stay re
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .app_data import AppData
+from .baselines import Baselines
 from .dates import DateRange
 from .encoders import Encoders
 from .events import ArticlesAdded, Events
@@ -50,9 +51,11 @@ class Engine:
         self._ingest = Ingest(settings, store, encoders, self._indexes, self._events)
         relevance = RelevanceModel(**asdict(settings.relevance))
         self._retrieval = Retrieval(settings.retrieval, relevance, store, self._indexes, encoders)
+        self.baselines = Baselines(store, self._indexes, encoders)  # what `evaluation` measures newsdesk against
         self.clock = utc_now  # "now" for "today", "7d" and recency (UTC); tests set their own
         self._questions = Questions(settings, store, self._retrieval, lambda: self.clock())
         self.follows = Follows(store, self._questions)
+        self.app_data = AppData(store)  # what the application keeps with the data (the bot: sync hash, feedback)
         self.feeds = Feeds(self, store, settings.feeds)  # RSS, Atom, JSON Feed; entries come in by `ingest_document`
 
     # --- lifecycle ---------------------------------------------------------------
@@ -181,19 +184,7 @@ class Engine:
         """Articles matching a query, ranked by their best passage; a search: it never abstains."""
         return await self._questions.search_articles(query, scopes, limit)
 
-    # --- baselines and measurements, for evaluation and benchmarks ---------------------
-
-    async def rank_dense(self, question: str, k: int) -> list[int]:
-        """Passage ids by cosine similarity alone (exact while the dense index is flat), best first."""
-        return await self._retrieval.rank_dense(question, k)
-
-    async def rank_keyword(self, question: str, k: int) -> list[int]:
-        """Passage ids by BM25 alone, best first."""
-        return await self._retrieval.rank_keyword(question, k)
-
-    async def nearest_sentence(self, question: str, passage_id: int) -> tuple[int, int]:
-        """The span (in article offsets) of a passage's sentence nearest the question in meaning alone."""
-        return await self._retrieval.nearest_sentence(question, passage_id)
+    # --- measurements, for evaluation and benchmarks (the baselines: `self.baselines`) ---
 
     async def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Texts embedded as ingest embeds sentences, a row each (the model loads on first use)."""
@@ -210,20 +201,6 @@ class Engine:
     async def wait_for_rebuilds(self) -> bool:
         """Wait for a background index rebuild to finish; whether one has been started since opening."""
         return await self._indexes.wait_for_rebuilds()
-
-    # --- what the application keeps with the data --------------------------------
-
-    async def kv_get(self, key: str) -> str | None:
-        """A value the application keeps with the data (the bot: its last synced command schema)."""
-        return await self._store.get_meta(f"app:{key}")
-
-    async def kv_set(self, key: str, value: str) -> None:
-        await self._store.set_meta(f"app:{key}", value)
-
-    async def record_feedback(self, answer: Answer, rater: str, helpful: bool) -> None:
-        """Store a verdict on an answer with the quotes it showed; rater says who gave it, as the application keys them."""
-        shown = [{"article_id": q.article.id, "start": q.start, "end": q.end} for q in answer.answers]
-        await self._store.add_feedback(answer.question, json.dumps(shown), rater, helpful)
 
     # --- looking up --------------------------------------------------------------
 

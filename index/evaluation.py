@@ -195,8 +195,8 @@ async def evaluate(
         )
         systems["newsdesk"].add(hits, seconds, answer.abstained, quote_hit)
 
-        keyword_ids, keyword_seconds = await timed(engine.rank_keyword, q.question, RRF_DEPTH)
-        dense_ids, dense_seconds = await timed(engine.rank_dense, q.question, RRF_DEPTH)
+        keyword_ids, keyword_seconds = await timed(engine.baselines.rank_keyword, q.question, RRF_DEPTH)
+        dense_ids, dense_seconds = await timed(engine.baselines.rank_dense, q.question, RRF_DEPTH)
         started = time.perf_counter()
         fused_ids = reciprocal_rank_fusion([keyword_ids, dense_ids])[:10]
         rrf_seconds = keyword_seconds + dense_seconds + time.perf_counter() - started
@@ -212,7 +212,7 @@ async def evaluate(
             if name == "rrf" and found:
                 # RRF marks its top passage's sentence nearest the question in meaning
                 top_passage = found[0]
-                s_start, s_end = await engine.nearest_sentence(q.question, top_passage.id)
+                s_start, s_end = await engine.baselines.nearest_sentence(q.question, top_passage.id)
                 sentence = top_passage.text[s_start - top_passage.start : s_end - top_passage.start]
                 rrf_quote = gold.sentence_hit(top_passage.article_id, s_start, s_end, sentence)
             systems[name].add(passage_hits, took, quote_hit=rrf_quote if name == "rrf" else None)

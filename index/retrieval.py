@@ -1,8 +1,7 @@
 """One question to its scored candidate passages: keyword and dense lists, fused, read and scored on their evidence.
 
 Every score is computed by `scoring`; this module gathers what the scores are computed
-from. The baselines the evaluation compares against (BM25 alone, dense alone, the
-sentence nearest in meaning) are here too, as they search the same indexes.
+from. The baselines the evaluation compares against are in `baselines`.
 """
 
 from __future__ import annotations
@@ -132,25 +131,3 @@ class Retrieval:
         async for found_ids, matrix in self._store.passage_vectors(self._encoders.model_identity, list(rows)):
             passage_vectors.update(zip(found_ids.tolist(), matrix))
         return Retrieved(rows, articles, passage_vectors, [])
-
-    # --- baselines, for evaluation and benchmarks ------------------------------------
-
-    async def rank_dense(self, question: str, k: int) -> list[int]:
-        """Passage ids by cosine similarity alone (the dense search: exact while an in-process index is flat), best first."""
-        if not await self._search.has_passages():
-            return []
-        query = await self._encoders.encode_question(question)
-        return [pid for pid, _ in await self._search.dense(query, k, None)]
-
-    async def rank_keyword(self, question: str, k: int) -> list[int]:
-        """Passage ids by BM25 alone, best first."""
-        return [pid for pid, _ in (await self._search.keyword(tokenize(question), None, k)).top(k)]
-
-    async def nearest_sentence(self, question: str, passage_id: int) -> tuple[int, int]:
-        """The span (in article offsets) of a passage's sentence nearest the question in meaning alone."""
-        query = await self._encoders.encode_question(question)
-        sentences = (await self._store.sentence_vectors([passage_id], self._encoders.model_identity)).get(passage_id)
-        if sentences is None:
-            row = (await self._store.passages([passage_id]))[0]
-            return row.start, row.end
-        return sentences.spans[int(np.argmax(sentences.vectors @ query))]

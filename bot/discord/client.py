@@ -143,11 +143,11 @@ class NewsdeskBot(commands.AutoShardedBot):
             self.tree.copy_global_to(guild=guild)
         synced = await self.tree.sync(guild=guild)
         if guild is None:
-            await self.engine.kv_set(self._schema_key, self.command_schema_hash())
+            await self.engine.app_data.set(self._schema_key, self.command_schema_hash())
         log.info("synced %d command(s) %s", len(synced), f"to server {guild.id}" if guild else "globally")
         return len(synced)
 
     async def sync_commands_if_changed(self) -> None:
         """Sync globally only if the commands changed since the last sync (Discord rate-limits syncs)."""
-        if await self.engine.kv_get(self._schema_key) != self.command_schema_hash():
+        if await self.engine.app_data.get(self._schema_key) != self.command_schema_hash():
             await self.sync_commands()

@@ -77,7 +77,7 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
-    # The feedback salt is the bot's: it moves among the application's keys (`Engine.kv_get`).
+    # The feedback salt is the bot's: it moves among the application's keys (`Engine.app_data`).
     "UPDATE meta SET key = 'app:feedback_salt' WHERE key = 'feedback_salt';",
     # Ids are never reused (a saved index checked by ids would take a new text for a removed one):
     # the last ids given out are kept, and every article write bumps the write generation that

@@ -29,11 +29,11 @@ async def test_a_write_made_during_a_failed_upload_stays_and_readers_never_see_t
         await inside.wait()
         assert await engine.articles() == []  # a half-written article is not seen
         assert (await engine.ask("when did the harbour bridge reopen?")).answers == []
-        setting = asyncio.create_task(engine.kv_set("synced_commands", "abc"))
+        setting = asyncio.create_task(engine.app_data.set("synced_commands", "abc"))
         await asyncio.sleep(0.05)  # the setting is sent while the upload's transaction is open
         release.set()
         with pytest.raises(OSError):
             await upload
         await setting
-        assert await engine.kv_get("synced_commands") == "abc"
+        assert await engine.app_data.get("synced_commands") == "abc"
         assert await engine.articles() == []

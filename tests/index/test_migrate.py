@@ -27,7 +27,7 @@ async def fill(data_dir: Path, files: Path) -> None:
         await engine.ingest_document(write_jsonl(files / "up.jsonl", [{"title": "Ferry", "text": "The ferry returns."}]).read_bytes(), "up.jsonl", "111")
         await engine.remove((await engine.articles(title_like="Harbour"))[0].id)  # ids with a gap
         await engine.ingest_paths([files / "feed.jsonl"])  # the bridge again, under a new id
-        await engine.kv_set("synced_commands", "abc")
+        await engine.app_data.set("synced_commands", "abc")
 
 
 async def what_it_answers(data_dir: Path, backend: str) -> tuple:
@@ -39,7 +39,7 @@ async def what_it_answers(data_dir: Path, backend: str) -> tuple:
             for scopes in (None, ["global"]):
                 answer = await engine.ask(question, scopes, k=5)
                 answers.append([(q.article.id, q.start, q.end, q.highlight, pytest.approx(q.score, abs=1e-5)) for q in answer.answers])
-        return articles, answers, await engine.kv_get("synced_commands")
+        return articles, answers, await engine.app_data.get("synced_commands")
 
 
 async def add_one(data_dir: Path, backend: str) -> int:
