@@ -77,6 +77,8 @@ class LiveIndexes:
             OrderedDict()
         )
         self._filter_cache_bytes = 0
+        # The last filter narrowed by `only`: (only, scopes, keyword index, filter, mask).
+        self._only_filter: tuple | None = None
         # One thread searches (set up as the dense index's backend wants); index builds run in threads of their own.
         self._search_pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-search", initializer=prepare_search_thread)
 
@@ -278,13 +280,17 @@ class LiveIndexes:
         keyword index's 0/1 mask for them (None, None: everything).
 
         Scope filters are cached (a server asks again and again); filters narrowed by `only` change with
-        every question, so they are computed each time (one vectorised pass)."""
+        every question, so only the last one is kept: a question's keyword and dense searches share it."""
+        key = None if scopes is None else frozenset(scopes)
         if only is not None:
-            within = self._scopes.filter(scopes, only)
-            return within, keyword.mask_for(within.allowed) if within is not None else None
-        if scopes is None:
+            last = self._only_filter  # holds `only` itself, so `is` cannot match a new array at a reused address
+            if last is None or last[0] is not only or last[1] != key or last[2] is not keyword:
+                within = self._scopes.filter(key, only)
+                last = (only, key, keyword, within, keyword.mask_for(within.allowed) if within is not None else None)
+                self._only_filter = last
+            return last[3], last[4]
+        if key is None:
             return None, None
-        key = frozenset(scopes)
         cached = self._filter_cache.get(key)
         if cached is None or cached[0] is not keyword:  # the mask belongs to one keyword index
             within = self._scopes.filter(key)
@@ -302,6 +308,7 @@ class LiveIndexes:
             self._filter_cache_bytes -= _filter_bytes(self._filter_cache.popitem(last=False)[1])
 
     def _clear_filters(self) -> None:
+        self._only_filter = None
         self._filter_cache.clear()
         self._filter_cache_bytes = 0
 
