@@ -30,6 +30,9 @@ from tests.helpers import PROJECT_ROOT, hashing_settings, write_jsonl
 from tests.index.faults import CHILD_TIMEOUT, HASHING_MODEL, SCRIPTS, assert_quotes_verbatim, ro_db
 
 
+# What the child prints as a chunk's write begins, and once its transaction is committed.
+WRITE_LINES = ("WRITING", "COMMITTED")
+
 VOCAB = (
     "harbour bridge council river budget minister election railway station hospital school "
     "farmers harvest storm flood power grid court ruling strike union wages market prices "
@@ -121,14 +124,24 @@ def crash_corpus(tmp_path_factory: pytest.TempPathFactory) -> CrashCorpus:
 
 
 class IngestTiming:
-    """How long one file's ingest takes in the child, so kill delays fall inside ingests."""
+    """How long one file's ingest takes in the child, and how long after each WRITE_LINES
+    line of the child's first write its DONE comes, so kill delays fall inside ingests, or
+    inside first writes."""
 
     def __init__(self) -> None:
         self.samples: list[float] = [0.005]
+        self.to_done: dict[str, list[float]] = {line: [0.005] for line in WRITE_LINES}
+
+    @staticmethod
+    def _median(samples: list[float]) -> float:
+        return sorted(samples)[len(samples) // 2]
 
     @property
     def typical(self) -> float:
-        return sorted(self.samples)[len(self.samples) // 2]
+        return self._median(self.samples)
+
+    def typical_to_done(self, line: str) -> float:
+        return self._median(self.to_done[line])
 
 
 def run_child(
@@ -138,6 +151,7 @@ def run_child(
     *,
     kill_after_done: int | None = None,
     kill_fraction: float = 0.0,
+    kill_after_line: str | None = None,
     timing: IngestTiming | None = None,
     kill_after_seconds: float | None = None,
     allowed: int | None = None,
@@ -147,7 +161,13 @@ def run_child(
     """Run the ingesting child, and perhaps SIGKILL it.
 
     kill_after_done=k: let k files be ingested one by one, start the next and SIGKILL the
-    child `kill_fraction` of a typical ingest later. kill_after_seconds: let it ingest
+    child `kill_fraction` of a typical ingest later. With kill_after_line (one of
+    WRITE_LINES), wait instead for that line of the next write (files stored already write
+    nothing, so the next ones are started until one writes) and SIGKILL the child
+    `kill_fraction` of the typical time from that line to DONE later: a write is a short
+    part of an ingest, which kills timed from its start rarely hit on a loaded machine. The
+    times are those of a child's first write (which takes longer than its next): pass
+    kill_after_done=0 with it. kill_after_seconds: let it ingest
     `allowed` files (all by default) and SIGKILL it that long after spawning it (in start-up,
     opening, ingesting or waiting). Neither: it runs to the end, or to its KILL_AT point
     where it kills itself. chunk_chars: how many characters of articles it stores at a time.
@@ -166,6 +186,14 @@ def run_child(
             proc.stdin.flush()
         except BrokenPipeError:  # the child died early: its exit code and stderr tell why
             pass
+
+    def next_line(*prefixes: str) -> str:
+        """The child's next line starting with one of prefixes, or "" when its output ends."""
+        while line := proc.stdout.readline():
+            lines.append(line)
+            if line.startswith(prefixes):
+                return line
+        return ""
     with open(err_path, "w") as err:
         proc = subprocess.Popen(
             [sys.executable, str(script), str(PROJECT_ROOT), str(data_dir), *map(str, files)],
@@ -180,15 +208,27 @@ def run_child(
                     time.sleep(kill_after_seconds)
                     proc.send_signal(signal.SIGKILL)
             else:
-                lines.append(proc.stdout.readline())  # READY
-                for _ in range(min(kill_after_done, len(files))):
+                next_line("READY")
+                for done_before in range(min(kill_after_done, len(files))):
                     started = time.perf_counter()
                     send("go\n")
-                    lines.append(proc.stdout.readline())
-                    if timing is not None and lines[-1].startswith("DONE "):
-                        timing.samples.append(time.perf_counter() - started)
+                    seen: dict[str, float] = {}  # write line -> when it first came
+                    while (line := next_line(*WRITE_LINES, "DONE ")).startswith(WRITE_LINES):
+                        seen.setdefault(line.split()[0], time.perf_counter())
+                    if timing is not None and line:
+                        now = time.perf_counter()
+                        timing.samples.append(now - started)
+                        if done_before == 0:
+                            for write_line, at in seen.items():
+                                timing.to_done[write_line].append(now - at)
                 send("go\n")
-                time.sleep(kill_fraction * (timing.typical if timing else 0.005))
+                if kill_after_line:
+                    while next_line(kill_after_line, "DONE ").startswith("DONE "):
+                        send("go\n")
+                    typical = timing.typical_to_done(kill_after_line) if timing else 0.005
+                else:
+                    typical = timing.typical if timing else 0.005
+                time.sleep(kill_fraction * typical)
                 proc.send_signal(signal.SIGKILL)
             rest, _ = proc.communicate(timeout=CHILD_TIMEOUT)
         finally:
@@ -258,18 +298,31 @@ async def test_sigkill_during_ingest_20_times_leaves_a_consistent_store(
     killed = mid_write = 0
     unreturned: set[str] = set()
     caplog.set_level(logging.WARNING, logger="newsdesk.index.indexes")
-    for run in range(20):
+    # Where kills land: anywhere from start-up (opening, repairing the index) on; within an
+    # ingest (reading, embedding, writing), timed from its start; within a write, timed from
+    # its start (its transaction, then the index update and save) or from its commit (the
+    # index update and save), to just after it returns. A write is a short part of an ingest,
+    # so the kills timed from an ingest's start rarely land in one on a loaded machine, where
+    # a commit may also take most of a write: half the kills aim at writes, half of those
+    # after the commit. The kinds are drawn up front, so that each gets its share.
+    kinds = ["start-up"] * 5 + ["ingest"] * 5 + ["WRITING"] * 5 + ["COMMITTED"] * 5
+    rng.shuffle(kinds)
+    for run, kind in enumerate(kinds):
         pending = [f for f in crash_corpus.files if f.name not in done_files]
         rng.shuffle(pending)
         # files already in go last: re-ingesting them (duplicates) is on the killed path too
         order = pending + [f for f in crash_corpus.files if f.name in done_files]
-        if rng.random() < 0.25:  # anywhere from start-up (opening, repairing the index) on
+        if kind == "start-up":
             done, code, err = run_child(
                 script, data_dir, order, kill_after_seconds=rng.uniform(0.5, 0.9), allowed=rng.randint(1, 2)
             )
-        else:
+        elif kind == "ingest":  # after one or two ingests, the first of which is timed
             done, code, err = run_child(
-                script, data_dir, order, kill_after_done=rng.randint(0, 1), kill_fraction=rng.uniform(0, 1.3), timing=timing
+                script, data_dir, order, kill_after_done=rng.randint(1, 2), kill_fraction=rng.uniform(0, 1.3), timing=timing
+            )
+        else:  # in the child's first write, which is the one timed
+            done, code, err = run_child(
+                script, data_dir, order, kill_after_done=0, kill_fraction=rng.uniform(0, 1.1), kill_after_line=kind, timing=timing
             )
         assert code in (-signal.SIGKILL, 0), f"run {run}: child failed with {code}:\n{err}"
         killed += code == -signal.SIGKILL
@@ -280,9 +333,8 @@ async def test_sigkill_during_ingest_20_times_leaves_a_consistent_store(
         mid_write += bool(unreturned_now - unreturned)
         unreturned = unreturned_now
     repairs = sum("rebuilding" in r.getMessage() for r in caplog.records)
-    # the test means something only if kills landed before ingests finished; where within
-    # an ingest they land depends on the machine's load, so landing inside a write at all
-    # is only asked once here, and the tests below kill at each write step on purpose
+    # the test means something only if kills landed before ingests finished, and some inside
+    # writes (those aimed at them); the tests below kill at each write step on purpose
     assert killed >= 15, f"only {killed} of 20 runs were killed before finishing"
     assert len(done_files) >= 5, "too few ingests completed"
     assert repairs + mid_write >= 1, f"kills never caught an ingest mid-write ({repairs} repairs, {mid_write})"

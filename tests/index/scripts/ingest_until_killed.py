@@ -1,6 +1,9 @@
 """Open an engine on argv[2] and ingest the files argv[3:] one call each, printing DONE <name>.
 
-The parent writes one line to stdin per file it lets the child start.
+The parent writes one line to stdin per file it lets the child start. WRITING <name> is
+printed as each chunk's write begins (its transaction, then the index update and save), and
+COMMITTED <name> once its transaction is committed, so that the parent can aim kills at
+that short window: a file whose articles are all stored already writes nothing.
 
 KILL_AT="<point>:<n>" makes the process SIGKILL itself the n-th time it reaches <point>:
   in-transaction  inside a chunk's transaction, after its embeddings are inserted
@@ -21,6 +24,7 @@ import newsdesk.index.vectors.faiss_index as vectors_module
 
 point, _, nth = os.environ.get("KILL_AT", "").partition(":")
 reached = 0
+ingesting = ""  # the name of the file being ingested
 
 
 def maybe_die(name):
@@ -31,6 +35,18 @@ def maybe_die(name):
             sys.stdout.flush()
             os.kill(os.getpid(), signal.SIGKILL)
 
+
+add_articles = store_module.SqliteStore.add_articles
+
+
+async def _add_articles(self, *a, **k):
+    print("WRITING", ingesting, flush=True)
+    stored = await add_articles(self, *a, **k)
+    print("COMMITTED", ingesting, flush=True)
+    return stored
+
+
+store_module.SqliteStore.add_articles = _add_articles
 
 if point:
     insert_embeddings = store_module.SqliteStore._insert_embeddings
@@ -55,6 +71,7 @@ if point:
 
 
 async def main():
+    global ingesting
     settings = hashing_settings(Path(sys.argv[2]))
     if os.environ.get("CHUNK_CHARS"):
         settings = replace(settings, corpus=replace(settings.corpus, chunk_chars=int(os.environ["CHUNK_CHARS"])))
@@ -65,6 +82,7 @@ async def main():
     for name in sys.argv[3:]:
         if not sys.stdin.readline():  # one line from the parent per file: it paces the kills
             break
+        ingesting = Path(name).name
         await engine.ingest_paths([name])
         print("DONE", Path(name).name, flush=True)
     await engine.close()
