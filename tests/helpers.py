@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+from newsdesk.index.encoders import Encoders
 from newsdesk.index.settings import Settings, load_settings
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
 from newsdesk.index.store.sqlite import DB_NAME
@@ -94,3 +95,17 @@ def filler_articles(count: int, seed: int = 5) -> list[dict]:
 def with_feeds(settings: Settings, **feeds) -> Settings:
     """Settings with some [feeds] keys changed (tests reach their loopback feed server: allow_private_addresses)."""
     return replace(settings, feeds=replace(settings.feeds, **feeds))
+
+
+def record_embeddings(monkeypatch) -> list[list[str]]:
+    """From now on, every batch of texts the engine sends to its embedder, in order: what a test
+    expects not to be embedded again (vectors reused) shows up here."""
+    batches: list[list[str]] = []
+    embed = Encoders.embed
+
+    async def recording_embed(self, texts):
+        batches.append(list(texts))
+        return await embed(self, texts)
+
+    monkeypatch.setattr(Encoders, "embed", recording_embed)
+    return batches

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from newsdesk.index import Engine, ModelMismatchError, QuestionError
-from newsdesk.index.encoders import Encoders
 from newsdesk.index.indexes import INDEX_NAME
 
-from tests.helpers import BRIDGE, ORCHARD, db_rows, hashing_settings, write_jsonl
+from tests.helpers import BRIDGE, ORCHARD, db_rows, hashing_settings, record_embeddings, write_jsonl
 
 ARTICLES = [BRIDGE, ORCHARD]
 
@@ -126,14 +125,7 @@ async def test_restart_reuses_stored_embeddings(tmp_path: Path, monkeypatch, sto
     await engine.close()
     (settings.storage.data_dir / INDEX_NAME).unlink(missing_ok=storage_backend != "sqlite")
     reopened = await Engine.open(settings=settings)
-    calls = []
-    original = Encoders.embed
-
-    async def counting_embed(self, texts):
-        calls.append(list(texts))
-        return await original(self, texts)
-
-    monkeypatch.setattr(Encoders, "embed", counting_embed)
+    calls = record_embeddings(monkeypatch)
     try:
         # the rebuild happened in open(); re-ingesting the same text under a new scope reuses vectors too
         report = await reopened.ingest_paths([tmp_path / "feed.jsonl"], scope="333")

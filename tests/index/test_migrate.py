@@ -7,10 +7,9 @@ import pytest
 
 from newsdesk.bot.cli import main
 from newsdesk.index import Engine
-from newsdesk.index.encoders import Encoders
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
 
-from tests.helpers import BRIDGE, ORCHARD, SEED_ARTICLE, hashing_settings, write_jsonl
+from tests.helpers import BRIDGE, ORCHARD, SEED_ARTICLE, hashing_settings, record_embeddings, write_jsonl
 
 pytestmark = pytest.mark.postgres
 
@@ -58,14 +57,7 @@ def test_a_store_copied_to_postgres_and_back_answers_alike(tmp_path: Path, postg
     embedded, back = tmp_path / "embedded", tmp_path / "back"
     asyncio.run(fill(embedded, tmp_path))
     before = asyncio.run(what_it_answers(embedded, "sqlite"))
-    embedded_calls = []
-    original_embed = Encoders.embed
-
-    async def counting_embed(self, texts):
-        embedded_calls.append(list(texts))
-        return await original_embed(self, texts)
-
-    monkeypatch.setattr(Encoders, "embed", counting_embed)
+    embedded_calls = record_embeddings(monkeypatch)
     sqlite_config = tmp_path / "sqlite.toml"
     sqlite_config.write_text('[model]\nbackend = "hashing"\n')
     postgres_config = tmp_path / "postgres.toml"
