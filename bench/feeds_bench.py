@@ -8,7 +8,8 @@ only teasers, so every item takes the whole path a real news feed takes: the fee
 fetched and parsed, each linked page is fetched (two at a time, [feeds] per_host_concurrency)
 and its article extracted by trafilatura, then the items are ingested (split, embedded,
 stored, indexed) by the real engine with the configured model. Beside it, in the same run:
-- the raw sentence-transformers encoder on the stored passage texts, as articles/min;
+- the configured model's raw embedder (bench.raw_embedder: no engine around it) on the
+  stored passage texts, as articles/min;
 - the same stories' full texts ingested as one jsonl upload on a fresh engine (what the
   feed path adds to ingest: fetching, extraction, bookkeeping);
 - question p50/p95 on the same engine, idle (before the poll) and during the poll (asked
