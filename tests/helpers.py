@@ -20,6 +20,8 @@ SHARED_EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "squad-v1.1-dev"
 # The article newsdesk was designed around, bundled byte for byte: a Reuters story with one
 # paragraph a line, no headline, the credit as its last line and no final newline.
 SEED_ARTICLE = PROJECT_ROOT / "corpus" / "2009-07-05-obama-heads-to-moscow-reuters.txt"
+# The MiniLM profile: its relevance model suits the hashing embedder's cosines (the file says why).
+MINILM_CONFIG = PROJECT_ROOT / "config" / "minilm.toml"
 
 # Two small articles on unrelated subjects, shared by the engine and bot tests.
 BRIDGE = {
@@ -43,11 +45,12 @@ ORCHARD = {
 
 
 def hashing_settings(data_dir: Path, backend: str = "sqlite", **retrieval) -> Settings:
-    """Default settings with the meaning-blind hashing embedder: instant, for plumbing tests.
+    """Default settings with the meaning-blind hashing embedder: instant, for plumbing tests,
+    and the relevance model and abstention of config/minilm.toml, made for cosines on its scale.
 
     backend: the storage backend (for "postgres", NEWSDESK_DATABASE_URL names the database:
     see the `storage_backend` fixture)."""
-    settings = load_settings().with_data_dir(data_dir)
+    settings = load_settings(MINILM_CONFIG).with_data_dir(data_dir)
     settings = replace(settings, model=replace(settings.model, backend="hashing"))
     settings = replace(settings, storage=replace(settings.storage, backend=backend))
     if retrieval:
