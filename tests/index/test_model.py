@@ -51,9 +51,9 @@ async def first_quote(engine: Engine, question: str):
             "why does Russia oppose the missile shield?",
             "as a threat to its security",
             # The answer ("Moscow, which sees proposed missile-defence sites ... as a threat to its
-            # security") shares one word with the question, and MiniLM rates it below four other
-            # paragraphs on every piece of evidence (sentence cosine 0.44 against 0.51-0.58);
-            # it is quoted 7th. Kept failing on purpose: see bench/RESULTS.md.
+            # security") shares one word with the question; E5 puts it 3rd of the seed's paragraphs
+            # by cosine (MiniLM 7th), and with its words' evidence it is quoted 7th (relevance 0.012
+            # against the first's 0.104). Kept failing on purpose: see bench/RESULTS.md.
             marks=pytest.mark.xfail(strict=True, reason="the answer sentence ranks 7th: issue 9's open gap"),
         ),
         ("When does the Start-1 pact expire?", "December"),
