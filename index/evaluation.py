@@ -87,14 +87,18 @@ class Gold:
         overlap = min(end, self.span[1]) - max(start, self.span[0])
         return overlap >= self.cover * (self.span[1] - self.span[0])
 
+    def mostly_gold(self, article_id: int, start: int, end: int) -> bool:
+        """Whether at least half of [start, end) lies inside a gold span (sets of answer strings have none)."""
+        if article_id != self.article_id or self.cover >= 1.0 or self.span is None:
+            return False
+        overlap = min(end, self.span[1]) - max(start, self.span[0])
+        return overlap >= 0.5 * (end - start)
+
     def sentence_hit(self, article_id: int, start: int, end: int, text: str) -> bool:
         """Whether a marked sentence answers: half of it inside a gold span, or holding a gold string."""
-        if article_id != self.article_id:
-            return False
         if self.cover < 1.0 and self.span is not None:
-            overlap = min(end, self.span[1]) - max(start, self.span[0])
-            return overlap >= 0.5 * (end - start)
-        return any(answer in text for answer in self.answers)
+            return self.mostly_gold(article_id, start, end)
+        return article_id == self.article_id and any(answer in text for answer in self.answers)
 
 
 def gold_for(question: EvalQuestion, article_id: int, body_offset: int) -> Gold:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.bot.cli import main
+from newsdesk.index.evaluation import Gold
 
 DOCS = {
     "0001.txt": (
@@ -111,3 +112,16 @@ def test_eval_limit_and_offset_pick_the_questions(dataset: Path, tmp_path: Path,
 def test_eval_refuses_a_folder_that_is_not_a_dataset(tmp_path: Path, capsys):
     assert main(["eval", str(tmp_path)]) == 2
     assert "questions.jsonl" in capsys.readouterr().err
+
+
+def test_a_passage_mostly_inside_a_long_gold_span_is_gold_text_one_that_only_touches_it_is_not():
+    """What bench/train_relevance.py counts as answering besides a hit: a one-sentence passage of
+    wire copy can lie wholly inside a gold span yet cover far less than half of it."""
+    long_span = Gold(article_id=1, answers=["a paraphrase"], span=(100, 400), cover=0.5)
+    sentence = (150, 230)
+    assert not long_span.passage_hit(1, *sentence, "")
+    assert long_span.mostly_gold(1, *sentence)
+    assert not long_span.mostly_gold(1, 40, 140)  # 40 of its 100 characters inside
+    assert not long_span.mostly_gold(2, *sentence)  # another article
+    answer_strings = Gold(article_id=1, answers=["Monday"], span=(10, 16), cover=1.0)
+    assert not answer_strings.mostly_gold(1, 0, 20)
