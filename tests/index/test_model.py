@@ -52,9 +52,9 @@ async def first_quote(engine: Engine, question: str):
             "as a threat to its security",
             # The answer ("Moscow, which sees proposed missile-defence sites ... as a threat to its
             # security") shares one word with the question; E5 puts it 3rd of the seed's paragraphs
-            # by cosine (MiniLM 7th), and with its words' evidence it is quoted 7th (relevance 0.012
-            # against the first's 0.104). Kept failing on purpose: see bench/RESULTS.md.
-            marks=pytest.mark.xfail(strict=True, reason="the answer sentence ranks 7th: issue 9's open gap"),
+            # by cosine (MiniLM 7th), and with its words' evidence it is quoted 6th (relevance 0.019
+            # against the first's 0.126). Kept failing on purpose: see bench/RESULTS.md.
+            marks=pytest.mark.xfail(strict=True, reason="the answer sentence ranks 6th: issue 9's open gap"),
         ),
         ("When does the Start-1 pact expire?", "December"),
         ("What will the summit let the US ship across Russia?", "weapons supplies"),
