@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from newsdesk.index import Engine, load_settings  # noqa: E402
 from newsdesk.index.evaluation import ingest_dataset, gold_for, load_questions  # noqa: E402
 from newsdesk.index.scoring import KEYWORD_CAP, Evidence  # noqa: E402
-from wire_shape import one_sentence_a_line  # noqa: E402  (bench/, beside this script)
+from wire_shape import reshape_corpus  # noqa: E402  (bench/, beside this script)
 
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 
@@ -63,9 +63,7 @@ class TuneSet:
         if not self.one_sentence_a_line:
             return published
         reshaped = root / "one-sentence-a-line" / self.folder
-        reshaped.mkdir(parents=True, exist_ok=True)
-        for path in sorted(published.glob("*.txt")):
-            (reshaped / path.name).write_text(one_sentence_a_line(path.read_text(encoding="utf-8")), encoding="utf-8")
+        reshape_corpus(published, reshaped)
         return reshaped
 
     def store(self, root: Path) -> Path:
@@ -105,7 +103,8 @@ async def collect(
             (p,) = await engine.passages([c.passage_id])
             own.append(len(rows))
             rows.append(features(c.evidence))
-            labels.append(gold.passage_hit(p.article_id, p.start, p.end, p.text) or gold.mostly_gold(p.article_id, p.start, p.end))
+            answers = gold.passage_hit(p.article_id, p.start, p.end, p.text) or gold.mostly_gold(p.article_id, p.start, p.end)
+            labels.append(answers)
         answerable.append(own)
         others = [s for s in scopes if s != q.doc]
         out = []

@@ -37,18 +37,22 @@ def one_sentence_a_line(text: str) -> str:
     return "".join(chars)
 
 
+def reshape_corpus(corpus: Path, target: Path) -> None:
+    """Every article of corpus (`*.txt`) into target, one sentence a line."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(corpus.glob("*.txt")):
+        (target / path.name).write_text(one_sentence_a_line(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source", type=Path, help="an eval set folder (corpus/ and questions.jsonl)")
     parser.add_argument("target", type=Path, help="where to write the reshaped set")
     args = parser.parse_args()
-    (args.target / "corpus").mkdir(parents=True, exist_ok=True)
+    reshape_corpus(args.source / "corpus", args.target / "corpus")
     questions = args.target / "questions.jsonl"
     if not questions.exists():
         questions.symlink_to((args.source / "questions.jsonl").resolve())
-    for path in sorted((args.source / "corpus").glob("*.txt")):
-        text = path.read_text(encoding="utf-8")
-        (args.target / "corpus" / path.name).write_text(one_sentence_a_line(text), encoding="utf-8")
     return 0
 
 
