@@ -79,24 +79,28 @@ class Gold:
     # Share of the span a passage must cover: all of an answer string, half of a gold span.
     cover: float
 
+    @property
+    def is_gold_span(self) -> bool:
+        """Whether the gold is an annotated span to overlap (OneStopQA), not answer strings to find (SQuAD)."""
+        return self.cover < 1.0 and self.span is not None
+
+    def _overlap(self, start: int, end: int) -> int:
+        return min(end, self.span[1]) - max(start, self.span[0])
+
     def passage_hit(self, article_id: int, start: int, end: int, text: str) -> bool:
         if article_id != self.article_id:
             return False
         if self.span is None:
             return any(answer in text for answer in self.answers)
-        overlap = min(end, self.span[1]) - max(start, self.span[0])
-        return overlap >= self.cover * (self.span[1] - self.span[0])
+        return self._overlap(start, end) >= self.cover * (self.span[1] - self.span[0])
 
     def mostly_gold(self, article_id: int, start: int, end: int) -> bool:
         """Whether at least half of [start, end) lies inside a gold span (sets of answer strings have none)."""
-        if article_id != self.article_id or self.cover >= 1.0 or self.span is None:
-            return False
-        overlap = min(end, self.span[1]) - max(start, self.span[0])
-        return overlap >= 0.5 * (end - start)
+        return article_id == self.article_id and self.is_gold_span and self._overlap(start, end) >= 0.5 * (end - start)
 
     def sentence_hit(self, article_id: int, start: int, end: int, text: str) -> bool:
         """Whether a marked sentence answers: half of it inside a gold span, or holding a gold string."""
-        if self.cover < 1.0 and self.span is not None:
+        if self.is_gold_span:
             return self.mostly_gold(article_id, start, end)
         return article_id == self.article_id and any(answer in text for answer in self.answers)
 
