@@ -5,7 +5,7 @@
 
 The model is a logistic regression of "this candidate passage answers the question" on
 its `Evidence` (cosines, BM25, the share of the question's words it and its best sentence
-hold). It is trained on the TUNE parts of two answer-annotated sets in ../shared/eval, both
+hold, whether its article names the question's names). It is trained on the TUNE parts of two answer-annotated sets in ../shared/eval, both
 CC BY-SA 4.0: OneStopQA news (gold spans) and SQuAD v1.1 dev (Wikipedia). The REPORT parts
 (`newsdesk eval --offset 0 --limit ...`, see bench/RESULTS.md) are never read here. Each
 set weighs the same, so the model suits news and encyclopaedic text alike.

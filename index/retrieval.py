@@ -19,7 +19,7 @@ from .scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fu
 from .selection import Candidate
 from .settings import RetrievalSettings
 from .store import PassageRow, SentenceVectors, Store
-from .tokenization import question_tokens, tokenize
+from .tokenization import names_all, question_names, question_tokens, tokenize
 from .types import Article
 
 
@@ -96,6 +96,7 @@ class Retrieval:
         if not ids:
             return None
         sentences = await self._store.sentence_vectors(ids, self._encoders.model_identity)
+        naming = await self._articles_naming(question_names(question), found.articles)
         ideal = keyword.statistics.ideal_score(tokens) or 1.0
         weights = word_weights(tokens, keyword.statistics.idf)
         for pid, keyword_score in zip(ids, keyword.of(ids, [found.rows[pid].text for pid in ids])):
@@ -111,6 +112,7 @@ class Retrieval:
                 keyword=keyword_score / ideal,
                 sentence_keyword=max(shares),
                 passage_keyword=keyword_share(weights, set().union(*words)),
+                article_names=float(row.article_id in naming),
             )
             key = spans[int(np.argmax(self._relevance.sentence_scores(cosines, shares)))]
             article = found.articles[row.article_id]
@@ -118,6 +120,13 @@ class Retrieval:
                 Candidate(pid, article.id, article.date, self._relevance.probability(evidence), evidence, key)
             )
         return found
+
+    async def _articles_naming(self, names: list[str], articles: dict[int, Article]) -> set[int]:
+        """Those of the articles whose title and text hold every name (all of them when there are none)."""
+        if not names:
+            return set(articles)
+        texts = await self._store.article_texts(articles)
+        return {aid for aid, text in texts.items() if names_all(f"{articles[aid].title}\n{text}", names)}
 
     async def _read_candidates(self, ids: list[int]) -> Retrieved:
         """The passages of ids with their articles and exact stored vectors (no candidates scored yet).

@@ -30,6 +30,9 @@ class Evidence:
     keyword: float  # BM25 over the BM25 of an ideal passage (see keyword.Bm25Statistics.ideal_score)
     sentence_keyword: float  # the share of the question's words, by rarity, that its best sentence holds
     passage_keyword: float  # the same share for the whole passage
+    # 1 when its article's title and text hold every name the question gives (or it gives none), else 0:
+    # "the prime minister of Japan" is not answered by an article that never says Japan
+    article_names: float
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class RelevanceModel:
     keyword: float
     sentence_keyword: float
     passage_keyword: float
+    article_names: float
 
     def probability(self, e: Evidence) -> float:
         logit = (
@@ -55,6 +59,7 @@ class RelevanceModel:
             + self.keyword * min(e.keyword, KEYWORD_CAP)
             + self.sentence_keyword * e.sentence_keyword
             + self.passage_keyword * e.passage_keyword
+            + self.article_names * e.article_names
         )
         return 1.0 / (1.0 + math.exp(-logit))
 

@@ -74,6 +74,7 @@ class RelevanceSettings:
     keyword: float = 0.0
     sentence_keyword: float = 0.0
     passage_keyword: float = 0.0
+    article_names: float = 0.0
 
 
 @dataclass(frozen=True)

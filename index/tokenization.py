@@ -2,12 +2,14 @@
 
 One tokenizer serves the keyword index, the query and the choice of sentence to mark,
 so they always agree on what a word is. A question also drops its question words.
+The names a question gives are its capitalised words, matched unstemmed.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Sequence
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
@@ -41,3 +43,18 @@ def tokenize(text: str) -> list[str]:
 def question_tokens(question: str) -> list[str]:
     """The stemmed content words of a question: `tokenize` without the question words."""
     return _content_words(question, _STOPWORDS | _QUESTION_WORDS)
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question gives, lower-cased: its content words written with a capital, after its first word.
+
+    "Who is the prime minister of Japan?" names Japan. The first word is left out because a
+    capital there says nothing; a question typed all in lower case names nothing.
+    """
+    dropped = _STOPWORDS | _QUESTION_WORDS
+    return [w.lower() for w in _WORD.findall(question)[1:] if w[0].isupper() and w.lower() not in dropped]
+
+
+def names_all(text: str, names: Sequence[str]) -> bool:
+    """Whether text holds each name as the start of a word, in any case ("Japan" in "Japanese" too)."""
+    return all(re.search(rf"\b{re.escape(name)}", text, re.IGNORECASE) for name in names)

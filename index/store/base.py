@@ -207,6 +207,9 @@ class Store(FeedStore, Protocol):
 
     async def articles_by_id(self, article_ids: Iterable[int]) -> dict[int, Article]: ...
 
+    async def article_texts(self, article_ids: Iterable[int]) -> dict[int, str]:
+        """The full texts of the articles that exist among ids."""
+
     async def passages(self, passage_ids: Iterable[int] | None = None) -> list[PassageRow]:
         """Passages with their text and scope; all, in id order, when ids is None."""
 

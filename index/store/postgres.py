@@ -557,6 +557,10 @@ class PostgresStore(PostgresFeeds):
         rows = await self.pool.fetch(_ARTICLES_IN_SCOPES + " AND a.id = ANY($2::BIGINT[])", None, [int(i) for i in set(article_ids)])
         return {row[0]: _article(row) for row in rows}
 
+    async def article_texts(self, article_ids: Iterable[int]) -> dict[int, str]:
+        rows = await self.pool.fetch("SELECT id, text FROM articles WHERE id = ANY($1::BIGINT[])", [int(i) for i in set(article_ids)])
+        return {row[0]: row[1] for row in rows}
+
     # --- passages ----------------------------------------------------------------
 
     async def passages(self, passage_ids: Iterable[int] | None = None) -> list[PassageRow]:

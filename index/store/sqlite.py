@@ -450,6 +450,13 @@ class SqliteStore:
         )
         return {row[0]: _article(row) for row in await cursor.fetchall()}
 
+    async def article_texts(self, article_ids: Iterable[int]) -> dict[int, str]:
+        ids = list(set(article_ids))
+        if not ids:
+            return {}
+        cursor = await self._read.execute(f"SELECT id, text FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids)
+        return dict(await cursor.fetchall())
+
     # --- passages ----------------------------------------------------------------
 
     async def passages(self, passage_ids: Iterable[int] | None = None) -> list[PassageRow]:

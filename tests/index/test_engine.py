@@ -58,6 +58,35 @@ async def test_unrelated_question_abstains_and_offers_closest_titles(engine: Eng
     assert {a.title for a in answer.closest} <= {a["title"] for a in ARTICLES}
 
 
+async def test_an_article_that_never_gives_the_questions_name_counts_against_its_passages(tmp_path: Path, storage_backend: str):
+    flag = {
+        "title": "Flag referendum",
+        "text": "The prime minister of New Zealand said the prime minister's office would count the flag votes.",
+    }
+    trade = {"title": "Trade talks in Tokyo", "text": "Japanese ministers met in Tokyo. The prime minister was not there."}
+    settings = hashing_settings(tmp_path / "data", storage_backend)
+    # the MiniLM profile's weights predate this evidence: give it a weight here
+    settings = replace(settings, relevance=replace(settings.relevance, article_names=4.0))
+    engine = await Engine.open(settings=settings)
+    try:
+        await engine.ingest_paths([write_jsonl(tmp_path / "feed.jsonl", [flag, trade])])
+        titles = {a.id: a.title for a in await engine.articles()}
+
+        def by_title(candidates):
+            return {titles[c.article_id]: c for c in candidates}
+
+        named = by_title(await engine.candidates("Who is the prime minister of Japan?"))
+        assert named["Flag referendum"].evidence.article_names == 0.0
+        assert named["Trade talks in Tokyo"].evidence.article_names == 1.0  # "Japanese" holds "Japan"
+        typed_lower = by_title(await engine.candidates("who is the prime minister of japan?"))
+        assert typed_lower["Flag referendum"].evidence.article_names == 1.0  # no capital, no name: scored as before
+        assert named["Flag referendum"].score < typed_lower["Flag referendum"].score
+        answer = await engine.ask("Who is the prime minister of Japan?")
+        assert not answer.abstained and answer.answers[0].article.title == "Trade talks in Tokyo"
+    finally:
+        await engine.close()
+
+
 async def test_scopes_keep_servers_apart(engine: Engine, tmp_path: Path):
     await engine.ingest_paths([write_jsonl(tmp_path / "global.jsonl", ARTICLES[:1])])
     upload = write_jsonl(tmp_path / "g.jsonl", ARTICLES[1:]).read_bytes()

@@ -4,7 +4,7 @@ import numpy as np
 
 from newsdesk.index.scoring import Evidence, RelevanceModel, keyword_share
 from newsdesk.index.selection import Candidate, select
-from newsdesk.index.tokenization import question_tokens, tokenize
+from newsdesk.index.tokenization import names_all, question_names, question_tokens, tokenize
 
 
 def pick(candidates, vectors=None, k=3, factor=0.9, tie=0.02):
@@ -17,7 +17,7 @@ def pick(candidates, vectors=None, k=3, factor=0.9, tie=0.02):
 
 
 def cand(pid, article, score, date="2024-01-01"):
-    return Candidate(pid, article, date, score, Evidence(score, score, score, score, score), (0, 1))
+    return Candidate(pid, article, date, score, Evidence(score, score, score, score, score, 1.0), (0, 1))
 
 
 def test_a_close_passage_from_another_article_comes_before_a_second_from_the_first():
@@ -45,6 +45,21 @@ def test_question_words_are_not_keywords():
     assert question_tokens("When and where did the bridge open?") == tokenize("the bridge open")
 
 
+def test_a_question_names_its_capitalised_words_after_the_first():
+    assert question_names("Who is the prime minister of Japan?") == ["japan"]
+    assert question_names("why does Russia oppose the missile shield?") == ["russia"]
+    assert question_names("What did Obama's aides tell The Times?") == ["obama", "times"]  # "The" is a stop word
+    assert question_names("who is the prime minister of japan?") == []  # typed in lower case: no names
+
+
+def test_an_article_holds_a_name_as_the_start_of_a_word_in_any_case():
+    assert names_all("Tokyo (Reuters) - JAPAN's prime minister said", ["japan"])
+    assert names_all("the Japanese prime minister", ["japan"])
+    assert not names_all("New Zealand's prime minister", ["japan"])
+    assert not names_all("Moscow and Tokyo", ["russia", "tokyo"])  # every name, not one of them
+    assert not names_all("a Nippon-Japan route", ["pan"])  # the start of a word, not inside one
+
+
 def test_keyword_share_weighs_the_question_words_by_rarity():
     sentence = set(tokenize("The bridge opened in May."))
     assert keyword_share({"bridg": 1.0, "open": 1.0}, sentence) == 1.0
@@ -53,10 +68,14 @@ def test_keyword_share_weighs_the_question_words_by_rarity():
 
 
 def test_relevance_rises_with_every_piece_of_evidence_and_is_a_probability():
-    model = RelevanceModel(bias=-10, dense=3, sentence_dense=4, keyword=2, sentence_keyword=3, passage_keyword=5)
-    weak = Evidence(dense=0.2, sentence_dense=0.3, keyword=0.1, sentence_keyword=0.2, passage_keyword=0.3)
+    model = RelevanceModel(
+        bias=-10, dense=3, sentence_dense=4, keyword=2, sentence_keyword=3, passage_keyword=5, article_names=1
+    )
+    weak = Evidence(
+        dense=0.2, sentence_dense=0.3, keyword=0.1, sentence_keyword=0.2, passage_keyword=0.3, article_names=0.0
+    )
     assert 0 < model.probability(weak) < 0.01
-    for field in ("dense", "sentence_dense", "keyword", "sentence_keyword", "passage_keyword"):
+    for field in ("dense", "sentence_dense", "keyword", "sentence_keyword", "passage_keyword", "article_names"):
         stronger = Evidence(**{**weak.__dict__, field: getattr(weak, field) + 0.5})
         assert model.probability(stronger) > model.probability(weak), field
     # BM25 past its cap (a passage repeating the question's words) earns nothing more
@@ -66,6 +85,8 @@ def test_relevance_rises_with_every_piece_of_evidence_and_is_a_probability():
 
 
 def test_the_marked_sentence_weighs_meaning_and_words_as_the_model_does():
-    model = RelevanceModel(bias=0, dense=0, sentence_dense=4, keyword=0, sentence_keyword=2, passage_keyword=0)
+    model = RelevanceModel(
+        bias=0, dense=0, sentence_dense=4, keyword=0, sentence_keyword=2, passage_keyword=0, article_names=0
+    )
     scores = model.sentence_scores(np.array([0.5, 0.6]), [0.5, 0.0])
     assert scores.argmax() == 0  # 0.1 of cosine is worth less than half the question's words
