@@ -45,13 +45,23 @@ def question_tokens(question: str) -> list[str]:
     return _content_words(question, _STOPWORDS | _QUESTION_WORDS)
 
 
+# Words written with a capital that name no one: days and months (an article of that day may
+# say "yesterday"), and the titles written before a name ("Mr Obama" is "Obama" in one report
+# and "President Obama" in another).
+_NOT_NAMES = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december mr mrs ms miss dr prof sir dame president prime minister "
+    "king queen pope senator governor mayor".split()
+)
+
+
 def question_names(question: str) -> list[str]:
     """The names a question gives, lower-cased: its content words written with a capital, after its first word.
 
     "Who is the prime minister of Japan?" names Japan. The first word is left out because a
     capital there says nothing; a question typed all in lower case names nothing.
     """
-    dropped = _STOPWORDS | _QUESTION_WORDS
+    dropped = _STOPWORDS | _QUESTION_WORDS | _NOT_NAMES
     return [w.lower() for w in _WORD.findall(question)[1:] if w[0].isupper() and w.lower() not in dropped]
 
 

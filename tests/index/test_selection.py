@@ -50,6 +50,8 @@ def test_a_question_names_its_capitalised_words_after_the_first():
     assert question_names("why does Russia oppose the missile shield?") == ["russia"]
     assert question_names("What did Obama's aides tell The Times?") == ["obama", "times"]  # "The" is a stop word
     assert question_names("who is the prime minister of japan?") == []  # typed in lower case: no names
+    # days, months and the titles before a name are not names: a report may say "yesterday", "Mr"
+    assert question_names("What did President Obama and Mr Putin agree on Monday in July?") == ["obama", "putin"]
 
 
 def test_an_article_holds_a_name_as_the_start_of_a_word_in_any_case():
