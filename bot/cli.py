@@ -116,6 +116,8 @@ def _print_answer(answer: Answer) -> None:
         print(f"Nothing dated {answer.period.describe()} answers that; the newest reports from any date:\n")
     if answer.abstained:
         print("Nothing in my articles" + (f" dated {answer.period.describe()}" if answer.period else "") + " answers that.")
+        if answer.unnamed:
+            print(answer.describe_unnamed())
         if answer.closest:
             print("Closest articles: " + "; ".join(a.title for a in answer.closest))
         return

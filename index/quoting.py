@@ -28,9 +28,13 @@ def answer(
         article_weights: to rank the quotes by (see `selection.select`); None: by score alone.
     """
     chosen = None if found is None else quotes(found, k, settings, article_weights)
-    closest = closest_articles(found) if found is not None and chosen is None else []
+    abstained = chosen is None
+    closest = closest_articles(found) if found is not None and abstained else []
+    unnamed = found.unnamed if found is not None and abstained else []
     elapsed_ms = (time.perf_counter() - started) * 1000
-    return Answer(question, abstained=chosen is None, elapsed_ms=elapsed_ms, answers=chosen or [], closest=closest)
+    return Answer(
+        question, abstained=abstained, elapsed_ms=elapsed_ms, answers=chosen or [], closest=closest, unnamed=unnamed
+    )
 
 
 def quotes(

@@ -7,7 +7,7 @@ from. The baselines the evaluation compares against are in `baselines`.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
@@ -19,7 +19,7 @@ from .scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fu
 from .selection import Candidate
 from .settings import RetrievalSettings
 from .store import PassageRow, SentenceVectors, Store
-from .tokenization import names_all, question_names, question_tokens, tokenize
+from .tokenization import names_held, question_names, question_tokens, tokenize
 from .types import Article
 
 
@@ -31,6 +31,8 @@ class Retrieved:
     articles: dict[int, Article]
     passage_vectors: dict[int, np.ndarray]
     candidates: list[Candidate]
+    # the names the question gives (`question_names`) that no candidate's article holds
+    unnamed: list[str] = field(default_factory=list)
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -96,7 +98,9 @@ class Retrieval:
         if not ids:
             return None
         sentences = await self._store.sentence_vectors(ids, self._encoders.model_identity)
-        naming = await self._articles_naming(question_names(question), found.articles)
+        names = question_names(question)
+        held = await self._names_held(names, found.articles)
+        found.unnamed = [name for name in names if not any(name in h for h in held.values())]
         ideal = keyword.statistics.ideal_score(tokens) or 1.0
         weights = word_weights(tokens, keyword.statistics.idf)
         for pid, keyword_score in zip(ids, keyword.of(ids, [found.rows[pid].text for pid in ids])):
@@ -112,7 +116,7 @@ class Retrieval:
                 keyword=keyword_score / ideal,
                 sentence_keyword=max(shares),
                 passage_keyword=keyword_share(weights, set().union(*words)),
-                article_names=float(row.article_id in naming),
+                article_names=float(len(held.get(row.article_id, ())) == len(names)),
             )
             key = spans[int(np.argmax(self._relevance.sentence_scores(cosines, shares)))]
             article = found.articles[row.article_id]
@@ -121,12 +125,12 @@ class Retrieval:
             )
         return found
 
-    async def _articles_naming(self, names: list[str], articles: dict[int, Article]) -> set[int]:
-        """Those of the articles whose title and text hold every name (all of them when there are none)."""
+    async def _names_held(self, names: list[str], articles: dict[int, Article]) -> dict[int, set[str]]:
+        """Which of the names each article's title and text hold (none to look for: every article, holding none)."""
         if not names:
-            return set(articles)
+            return {aid: set() for aid in articles}
         texts = await self._store.article_texts(articles)
-        return {aid for aid, text in texts.items() if names_all(f"{articles[aid].title}\n{text}", names)}
+        return {aid: names_held(f"{articles[aid].title}\n{text}", names) for aid, text in texts.items()}
 
     async def _read_candidates(self, ids: list[int]) -> Retrieved:
         """The passages of ids with their articles and exact stored vectors (no candidates scored yet).

@@ -56,19 +56,19 @@ _NOT_NAMES = frozenset(
 
 
 def question_names(question: str) -> list[str]:
-    """The names a question gives, lower-cased: its content words written with a capital, after its first word.
+    """The names a question gives, as written, each once: its content words written with a capital, after its first word.
 
     "Who is the prime minister of Japan?" names Japan. The first word is left out because a
     capital there says nothing; a question typed all in lower case names nothing.
     """
     dropped = _STOPWORDS | _QUESTION_WORDS | _NOT_NAMES
-    return [w.lower() for w in _WORD.findall(question)[1:] if w[0].isupper() and w.lower() not in dropped]
+    return list(dict.fromkeys(w for w in _WORD.findall(question)[1:] if w[0].isupper() and w.lower() not in dropped))
 
 
-def names_all(text: str, names: Sequence[str]) -> bool:
-    """Whether text holds each (lower-case) name as the start of a word, in any case ("Japan" in "Japanese" too)."""
+def names_held(text: str, names: Sequence[str]) -> set[str]:
+    """Those of the names that text holds as the start of a word, in any case ("Japan" in "Japanese" too)."""
     lowered = text.lower()
-    return all(_starts_a_word(lowered, name) for name in names)
+    return {name for name in names if _starts_a_word(lowered, name.lower())}
 
 
 def _starts_a_word(text: str, prefix: str) -> bool:

@@ -66,8 +66,10 @@ class Answer:
     abstained: bool
     elapsed_ms: float
     answers: list[Quote] = field(default_factory=list)
-    # When abstaining: the articles nearest the question, to suggest instead.
+    # When abstaining: the articles nearest the question, to suggest instead,
     closest: list[Article] = field(default_factory=list)
+    # and the names the question gives ("Japan") that no article among its candidates mentions.
+    unnamed: list[str] = field(default_factory=list)
     # The question asked for the newest reports ("latest", "today"): newer articles ranked first,
     # and their dates worth showing prominently.
     recent: bool = False
@@ -76,9 +78,16 @@ class Answer:
     # The question named days (say "today") and nothing from them answers: the quotes are from any date.
     period_missed: bool = False
 
+    def describe_unnamed(self) -> str:
+        """For a reply: 'None of the articles nearest the question says "Japan".' ('"X" or "Y"' for two names)."""
+        quoted = [f'"{name}"' for name in self.unnamed]
+        listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+        return f"None of the articles nearest the question says {listed}."
+
     def to_json(self) -> dict:
         """The `--json` schema: question, abstained, elapsed_ms, answers[...]; and, for questions limited to
-        days, period {since, until, missed} (missed: none of those days answers, the quotes are from any date)."""
+        days, period {since, until, missed} (missed: none of those days answers, the quotes are from any date);
+        for an abstention whose question names what no candidate's article mentions, unnamed [names]."""
         dated = {}
         if self.period is not None:
             since, until = (d.isoformat() if d else None for d in (self.period.since, self.period.until))
@@ -99,6 +108,7 @@ class Answer:
                 for q in self.answers
             ],
             **dated,
+            **({"unnamed": self.unnamed} if self.unnamed else {}),
         }
 
 

@@ -173,12 +173,13 @@ def abstention_embed(answer: Answer) -> discord.Embed:
     """Saying plainly that nothing answers the question (dated as it asked), and offering the closest articles."""
     dated = f" dated {answer.period.describe()}" if answer.period else ""
     embed = discord.Embed(title=f"Nothing in my articles{dated} answers that.", colour=QUIET_COLOUR)
+    unnamed = f"{escape_markdown(answer.describe_unnamed())}\n\n" if answer.unnamed else ""
     if answer.closest:
         listed = "\n".join(f"• {article_line(article)}" for article in answer.closest)
-        text = f"The closest articles I have:\n{listed}\n\nPick one below to read it."
+        text = f"{unnamed}The closest articles I have:\n{listed}\n\nPick one below to read it."
         embed.description = clip(text, DESCRIPTION_LIMIT)
     else:
-        embed.description = "I have no article close to that question."
+        embed.description = f"{unnamed}I have no article close to that question."
     return embed
 
 

@@ -104,6 +104,13 @@ async def test_abstaining_says_so_and_offers_the_closest_articles(fake_discord, 
     assert "More" not in {c.get("label") for c in components(answer)}
 
 
+async def test_abstaining_names_what_no_near_article_says(fake_discord, newsdesk):
+    sent = await fake_discord.send_interaction("ask", {"question": "who won the Lisbon football league final?"})
+    (embed,) = body(await reply(fake_discord, sent))["embeds"]
+    assert embed["title"] == "Nothing in my articles answers that."
+    assert embed["description"].startswith('None of the articles nearest the question says "Lisbon".\n\nThe closest articles I have:')
+
+
 async def test_more_sends_the_next_quotes_privately(fake_discord, guild, tmp_path):
     settings = bot_settings(tmp_path, quotes_per_message=1)
     await seed(settings, ARTICLES)

@@ -109,6 +109,19 @@ def test_ask_since_and_until_limit_the_articles_by_date(cli):
     assert json.loads(out)["period"] == {"since": "2025-02-03", "until": "2025-02-03", "missed": False}
 
 
+def test_an_abstention_says_which_names_no_article_gives(cli, tmp_path: Path):
+    config = tmp_path / "test.toml"
+    config.write_text(config.read_text().replace("abstain_below = 0.0", "abstain_below = 1.0"))  # nothing clears it
+    code, out, _ = cli("ask", "Which Lisbon tram line reaches the airport?")
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        "Nothing in my articles answers that.",
+        'None of the articles nearest the question says "Lisbon".',
+    ]
+    code, out, _ = cli("ask", "--json", "Which Lisbon tram line reaches the airport?")
+    assert json.loads(out)["unnamed"] == ["Lisbon"]
+
+
 def test_an_unreadable_since_is_a_one_line_error(cli):
     code, out, err = cli("ask", "--since", "soon", "tram stops airport")
     assert code == 2 and out == ""

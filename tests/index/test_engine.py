@@ -83,6 +83,10 @@ async def test_an_article_that_never_gives_the_questions_name_counts_against_its
         assert named["Flag referendum"].score < typed_lower["Flag referendum"].score
         answer = await engine.ask("Who is the prime minister of Japan?")
         assert not answer.abstained and answer.answers[0].article.title == "Trade talks in Tokyo"
+        assert answer.unnamed == []
+        answer = await engine.ask("What did the Peruvian Congress vote on the flag of Lima?")
+        assert answer.abstained and answer.unnamed == ["Peruvian", "Congress", "Lima"]
+        assert answer.describe_unnamed() == 'None of the articles nearest the question says "Peruvian", "Congress" or "Lima".'
     finally:
         await engine.close()
 
