@@ -8,6 +8,7 @@ The names a question gives are its capitalised words, matched unstemmed.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Sequence
 
@@ -66,9 +67,30 @@ def question_names(question: str) -> list[str]:
 
 
 def names_held(text: str, names: Sequence[str]) -> set[str]:
-    """Those of the names that text holds as the start of a word, in any case ("Japan" in "Japanese" too)."""
+    """Those of the names that text holds as the start of a word, in any case and accents ("Japan" in
+    "Japanese", "Erdogan" in "Erdoğan"); a name ending in s also as its singular ("DVDs" in "DVD")."""
     lowered = text.lower()
-    return {name for name in names if _starts_a_word(lowered, name.lower())}
+    prefixes = {name: _name_prefix(name) for name in names}
+    held = {name for name, prefix in prefixes.items() if _starts_a_word(lowered, prefix)}
+    if len(held) < len(prefixes) and _ACCENTED.search(lowered):
+        # Accents are folded only when a name is missing and the text has accented letters:
+        # folding 30 Wikipedia-length articles takes 10 ms, finding names 4.
+        folded = _without_accents(lowered)
+        held |= {name for name, prefix in prefixes.items() if _starts_a_word(folded, prefix)}
+    return held
+
+
+_ACCENTED = re.compile("[\u00c0-\u024f]")  # Latin letters with accents (curly quotes and dashes are not)
+_ACCENTS = re.compile("[\u0300-\u036f]")  # what NFKD splits off them: "ğ" is "g" and a breve
+
+
+def _without_accents(text: str) -> str:
+    return _ACCENTS.sub("", unicodedata.normalize("NFKD", text))
+
+
+def _name_prefix(name: str) -> str:
+    prefix = _without_accents(name.lower())
+    return prefix[:-1] if len(prefix) > 3 and prefix.endswith("s") else prefix
 
 
 def _starts_a_word(text: str, prefix: str) -> bool:

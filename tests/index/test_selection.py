@@ -60,6 +60,9 @@ def test_an_article_holds_a_name_as_the_start_of_a_word_in_any_case():
     assert names_held("New Zealand's prime minister", ["Japan"]) == set()
     assert names_held("Moscow and Tokyo", ["Russia", "Tokyo"]) == {"Tokyo"}
     assert names_held("a Nippon-Japan route", ["Pan"]) == set()  # the start of a word, not inside one
+    assert names_held("Turkey's president, Recep Tayyip Erdoğan", ["Erdogan"]) == {"Erdogan"}  # accents aside
+    assert names_held("Schrodinger's cat", ["Schrödinger"]) == {"Schrödinger"}
+    assert names_held("the DVD release", ["DVDs"]) == {"DVDs"}  # a plural name, as its singular
 
 
 def test_keyword_share_weighs_the_question_words_by_rarity():
