@@ -25,6 +25,7 @@ _STOPWORDS = frozenset(STOPWORDS_EN)
 _QUESTION_WORDS = frozenset(
     "what which who whom whose when where why how do does did has have had can could would should were".split()
 )
+_QUESTION_STOPWORDS = _STOPWORDS | _QUESTION_WORDS  # built once, not for every question
 
 
 @lru_cache(maxsize=1)
@@ -43,17 +44,17 @@ def tokenize(text: str) -> list[str]:
 
 def question_tokens(question: str) -> list[str]:
     """The stemmed content words of a question: `tokenize` without the question words."""
-    return _content_words(question, _STOPWORDS | _QUESTION_WORDS)
+    return _content_words(question, _QUESTION_STOPWORDS)
 
 
 # Words written with a capital that name no one: days and months (an article of that day may
-# say "yesterday"), and the titles written before a name ("Mr Obama" is "Obama" in one report
-# and "President Obama" in another).
+# say "yesterday"), the titles written before a name ("Mr Obama" is "Obama" in one report
+# and "President Obama" in another), and a question's stop words and question words.
 _NOT_NAMES = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
     "august september october november december mr mrs ms miss dr prof sir dame president prime minister "
     "king queen pope senator governor mayor".split()
-)
+) | _QUESTION_STOPWORDS
 
 
 def question_names(question: str) -> list[str]:
@@ -62,8 +63,7 @@ def question_names(question: str) -> list[str]:
     "Who is the prime minister of Japan?" names Japan. The first word is left out because a
     capital there says nothing; a question typed all in lower case names nothing.
     """
-    dropped = _STOPWORDS | _QUESTION_WORDS | _NOT_NAMES
-    return list(dict.fromkeys(w for w in _WORD.findall(question)[1:] if w[0].isupper() and w.lower() not in dropped))
+    return list(dict.fromkeys(w for w in _WORD.findall(question)[1:] if w[0].isupper() and w.lower() not in _NOT_NAMES))
 
 
 def names_held(text: str, names: Sequence[str]) -> set[str]:
