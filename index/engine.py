@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .answer_scoring import AnswerScoring
 from .app_data import AppData
 from .baselines import Baselines
 from .dates import DateRange
@@ -53,7 +54,8 @@ class Engine:
         self._retrieval = Retrieval(settings.retrieval, relevance, store, self._indexes, encoders)
         self.baselines = Baselines(store, self._indexes, encoders)  # what `evaluation` measures newsdesk against
         self.clock = utc_now  # "now" for "today", "7d" and recency (UTC); tests set their own
-        self._questions = Questions(settings, store, self._retrieval, lambda: self.clock())
+        self._scoring = AnswerScoring(settings)
+        self._questions = Questions(settings, store, self._retrieval, self._scoring, lambda: self.clock())
         self.follows = Follows(store, self._questions)
         self.app_data = AppData(store)  # what the application keeps with the data (the bot: sync hash, feedback)
         self.feeds = Feeds(self, store, settings.feeds)  # RSS, Atom, JSON Feed; entries come in by `ingest_document`
@@ -102,6 +104,7 @@ class Engine:
         await self._indexes.close()
         await self._store.close()
         self._encoders.close()
+        self._scoring.close()
         self._ingest.close()
         if self._writer_lock:
             self._writer_lock.release()
@@ -113,8 +116,13 @@ class Engine:
         await self.close()
 
     async def warm_up(self) -> None:
-        """Load the question encoder and build the keyword index now, not on the first question."""
+        """Load the question encoder and the reader and build the keyword index now, not on the first question.
+
+        Raises:
+            ReaderUnavailableError: the reader is enabled and its files are missing or not the pinned model.
+        """
         await self._encoders.load_question_encoder()
+        await self._scoring.load()
         await self._indexes.warm_up()
 
     # --- writing (see `ingest.Ingest`) -----------------------------------------------

@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import quoting
+from .answer_scoring import AnswerScoring
 from .dates import DateRange, date_range
 from .retrieval import Retrieval, Retrieved, check_question
 from .scoring import recency_weights
@@ -36,10 +37,11 @@ def utc_now() -> dt.datetime:
 class Questions:
     """Answers, timelines and new articles' quotes, on the clock the engine keeps (tests set their own)."""
 
-    def __init__(self, settings: Settings, store: Store, retrieval: Retrieval, clock: Clock):
+    def __init__(self, settings: Settings, store: Store, retrieval: Retrieval, scoring: AnswerScoring, clock: Clock):
         self._settings = settings
         self._store = store
         self._retrieval = retrieval
+        self._scoring = scoring
         self._clock = clock
 
     def check(self, question: str) -> str:
@@ -57,14 +59,22 @@ class Questions:
         given = self.date_range(since, until)
         intent = time_intent(question, self._clock().date())
         period = given or (intent.period if intent else None)
-        found = await self._retrieval.retrieve(question, scopes, await self._dated(period))
         recent = intent is not None and intent.prefer_recent
-        answer = quoting.answer(question, found, k, self._settings.retrieval, started, self._weights(found, recent))
+        answer = await self._answer(question, scopes, k, started, recent, await self._dated(period))
         missed = answer.abstained and given is None and period is not None
         if missed:  # nothing from the days the question named: the newest reports from any date, saying so
-            found = await self._retrieval.retrieve(question, scopes)
-            answer = quoting.answer(question, found, k, self._settings.retrieval, started, self._weights(found, recent))
+            answer = await self._answer(question, scopes, k, started, recent)
         return dataclasses.replace(answer, recent=recent, period=period, period_missed=missed)
+
+    async def _answer(
+        self, question: str, scopes: Iterable[str] | None, k: int, started: float, recent: bool,
+        only: np.ndarray | None = None,
+    ) -> Answer:
+        """shortlist -> read -> quote (or abstain)."""
+        found = await self._retrieval.retrieve(question, scopes, only)
+        scored = await self._scoring.score(question, found)
+        weights = self._weights(scored.found, recent)
+        return quoting.answer(question, scored, k, self._settings.retrieval, started, weights)
 
     async def candidates(self, question: str, scopes: Iterable[str] | None) -> list[Candidate]:
         found = await self._retrieval.retrieve(self.check(question), scopes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Mapping
 
+from .answer_scoring import Scored
 from .retrieval import Retrieved
 from .selection import Candidate, select
 from .settings import RetrievalSettings
@@ -15,7 +16,7 @@ CLOSEST_ARTICLES = 3
 
 def answer(
     question: str,
-    found: Retrieved | None,
+    scored: Scored,
     k: int,
     settings: RetrievalSettings,
     started: float,
@@ -23,11 +24,14 @@ def answer(
 ) -> Answer:
     """The answer: up to k quotes, or abstained (naming the closest articles, when there were candidates).
 
+    This is the one place that decides to abstain: when no candidate's score clears `scored.abstain_below`.
+
     Args:
         started: when the question arrived (`time.perf_counter()`), for the answer's elapsed time.
         article_weights: to rank the quotes by (see `selection.select`); None: by score alone.
     """
-    chosen = None if found is None else quotes(found, k, settings, article_weights)
+    found = scored.found
+    chosen = None if found is None else quotes(found, k, settings, scored, article_weights)
     abstained = chosen is None
     closest = closest_articles(found) if found is not None and abstained else []
     unnamed = found.unnamed if found is not None and abstained else []
@@ -38,17 +42,21 @@ def answer(
 
 
 def quotes(
-    found: Retrieved, k: int, settings: RetrievalSettings, article_weights: Mapping[int, float] | None = None
+    found: Retrieved,
+    k: int,
+    settings: RetrievalSettings,
+    scored: Scored,
+    article_weights: Mapping[int, float] | None = None,
 ) -> list[Quote] | None:
-    """Up to k quotes, best first, from the candidates that clear the threshold; None if none does.
+    """Up to k quotes, best first; None if no candidate clears `scored.abstain_below`.
 
-    Every quote must clear the threshold on its own, so an answer never trails off into
-    unrelated passages (on OneStopQA news this costs hit@5 0.877 -> 0.856: later hits
-    that score below it are not shown).
+    Each quote must clear `scored.quote_below` on its own, so an answer never trails off into
+    unrelated passages. Without the reader both thresholds are `[retrieval] abstain_below` (on
+    OneStopQA news that costs hit@5 0.877 -> 0.856: later hits that score below it are not shown).
     """
-    relevant = [c for c in found.candidates if c.score >= settings.abstain_below]
-    if not relevant:
+    if not any(c.score >= scored.abstain_below for c in found.candidates):
         return None
+    relevant = [c for c in found.candidates if c.score >= min(scored.quote_below, scored.abstain_below)]
     chosen = select(
         relevant,
         k,

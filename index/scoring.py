@@ -50,10 +50,13 @@ class RelevanceModel:
     sentence_keyword: float
     passage_keyword: float
     article_names: float
+    # the reader's logit (`reader.Reader`), when the model is fused with it (`[reading]`); 0 in `[relevance]`
+    reader: float = 0.0
 
-    def probability(self, e: Evidence) -> float:
+    def probability(self, e: Evidence, reader_logit: float = 0.0) -> float:
         logit = (
             self.bias
+            + self.reader * reader_logit
             + self.dense * e.dense
             + self.sentence_dense * e.sentence_dense
             + self.keyword * min(e.keyword, KEYWORD_CAP)

@@ -78,6 +78,41 @@ class RelevanceSettings:
 
 
 @dataclass(frozen=True)
+class ReaderSettings:
+    """`[reader]`: the cross-encoder that reads the question with each shortlisted passage (index/reader.py)."""
+
+    enabled: bool = True
+    # the folder with model.onnx and tokenizer.json (relative: the project's); the shipped reader by default
+    model: Path = PROJECT_ROOT / "index" / "models" / "reader"
+    sha256: str = ""
+    depth: int = 10
+    max_tokens: int = 256
+    threads: int = 0
+
+
+@dataclass(frozen=True)
+class AnswerModelSettings:
+    """`[reading]` and `[other_languages]`: a logistic model of "this passage answers" over the reader's
+    logit (`reader`) and the candidate's evidence (`scoring.Evidence`), and the thresholds it is read with."""
+
+    bias: float = 0.0
+    reader: float = 0.0
+    dense: float = 0.0
+    sentence_dense: float = 0.0
+    keyword: float = 0.0
+    sentence_keyword: float = 0.0
+    passage_keyword: float = 0.0
+    article_names: float = 0.0
+    # no quote at all when the best passage's probability is below this,
+    abstain_below: float = 0.5
+    # and each quote after the first must clear this one
+    quote_below: float = 0.5
+
+    def weights(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("abstain_below", "quote_below")}
+
+
+@dataclass(frozen=True)
 class VectorSettings:
     kind: str = "auto"
     ivf_from: int = 50_000
@@ -124,6 +159,9 @@ class Settings:
     passages: PassageSettings = field(default_factory=PassageSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
+    reader: ReaderSettings = field(default_factory=ReaderSettings)
+    reading: AnswerModelSettings = field(default_factory=AnswerModelSettings)
+    other_languages: AnswerModelSettings = field(default_factory=AnswerModelSettings)
     vectors: VectorSettings = field(default_factory=VectorSettings)
     question: QuestionSettings = field(default_factory=QuestionSettings)
     feeds: FeedSettings = field(default_factory=FeedSettings)
@@ -179,6 +217,9 @@ _SECTIONS = {
     "passages": PassageSettings,
     "retrieval": RetrievalSettings,
     "relevance": RelevanceSettings,
+    "reader": ReaderSettings,
+    "reading": AnswerModelSettings,
+    "other_languages": AnswerModelSettings,
     "vectors": VectorSettings,
     "question": QuestionSettings,
     "feeds": FeedSettings,

@@ -1,0 +1,88 @@
+"""The read stage: the shortlist's passages scored by what reads the question with them.
+
+Retrieval's shortlist is ordered by evidence gathered from the question and each passage
+apart. Here an English question is read with each of the `[reader] depth` best candidates
+by the reader (index/reader.py), and `[reading]` turns its logit, with the candidate's
+evidence, into the probability that the passage answers. The reader reads English only:
+a question in another language is scored by `[other_languages]`, on evidence that crosses
+languages (the multilingual embedder's cosines), with thresholds calibrated for such
+questions. Either way, only the scored candidates go on to be quoted, with the thresholds
+that go with their scores (`Scored`). With `[reader] enabled = false` the shortlist passes
+through as retrieval scored it, with `[retrieval] abstain_below`: today's answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from .language import is_english
+from .reader import Reader
+from .retrieval import Retrieved
+from .scoring import RelevanceModel
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A question's candidates, each scored as the probability that it answers, and what that score must clear."""
+
+    found: Retrieved | None
+    # no quote when the best candidate is below this,
+    abstain_below: float
+    # and each further quote must clear this
+    quote_below: float
+
+
+class AnswerScoring:
+    """Scores a question's shortlist with the reader (English) or across languages, in a thread of its own."""
+
+    def __init__(self, settings: Settings):
+        self._reader_settings = settings.reader
+        self._relevance_threshold = settings.retrieval.abstain_below
+        self._english = settings.reading
+        self._other = settings.other_languages
+        self._reader: Reader | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-reader")
+
+    @property
+    def enabled(self) -> bool:
+        return self._reader_settings.enabled
+
+    def _loaded_reader(self) -> Reader:
+        if self._reader is None:
+            r = self._reader_settings
+            self._reader = Reader(r.model, r.sha256, max_tokens=r.max_tokens, threads=r.threads)
+        return self._reader
+
+    async def load(self) -> None:
+        """Load the reader now, not on the first question (raises ReaderUnavailableError if it is not the pinned one)."""
+        if self.enabled:
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._loaded_reader)
+
+    async def score(self, question: str, found: Retrieved | None) -> Scored:
+        if not self.enabled:
+            return Scored(found, self._relevance_threshold, self._relevance_threshold)
+        if found is None:
+            return Scored(None, self._english.abstain_below, self._english.quote_below)
+        shortlist = sorted(found.candidates, key=lambda c: -c.score)[: self._reader_settings.depth]
+        english = is_english(question)
+        model = self._english if english else self._other
+        if english:
+            texts = [found.rows[c.passage_id].text for c in shortlist]
+            logits = await asyncio.get_running_loop().run_in_executor(
+                self._pool, lambda: self._loaded_reader().logits(question, texts)
+            )
+        else:
+            logits = [0.0] * len(shortlist)
+        answering = RelevanceModel(**model.weights())
+        candidates = [
+            dataclasses.replace(c, score=answering.probability(c.evidence, float(logit)))
+            for c, logit in zip(shortlist, logits)
+        ]
+        return Scored(dataclasses.replace(found, candidates=candidates), model.abstain_below, model.quote_below)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
