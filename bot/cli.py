@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 from newsdesk.bot import feeds_cli
@@ -302,23 +303,34 @@ async def _cmd_eval(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from newsdesk.index.evaluation import evaluate, format_report
+    from newsdesk.index.evaluation import evaluate, format_report, ingest_dataset
 
     if not (args.dataset / "questions.jsonl").is_file() or not (args.dataset / "corpus").is_dir():
         print(f"newsdesk eval: {args.dataset} has no questions.jsonl and corpus/ folder", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="newsdesk-eval-") as scratch:
         settings = load_settings(args.config)
-        engine = await Engine.open(args.data_dir or Path(scratch), settings)
+        data_dir = args.data_dir or Path(scratch)
+        engine = await Engine.open(data_dir, settings)
+        without_reader = None
         try:
+            if settings.reader.enabled:  # the same store, answered as without the reader, in the same run
+                await ingest_dataset(engine, args.dataset / "corpus")
+                reader_off = replace(settings, reader=replace(settings.reader, enabled=False))
+                without_reader = await Engine.open(data_dir, reader_off, read_only=True)
             with tqdm(unit="question", desc="evaluating", file=sys.stderr) as bar:
 
                 def advance(done: int, total: int) -> None:
                     bar.total = total
                     bar.update(done - bar.n)
 
-                report = await evaluate(engine, args.dataset, offset=args.offset, limit=args.limit, on_question=advance)
+                report = await evaluate(
+                    engine, args.dataset, offset=args.offset, limit=args.limit, on_question=advance,
+                    without_reader=without_reader,
+                )
         finally:
+            if without_reader:
+                await without_reader.close()
             await engine.close()
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

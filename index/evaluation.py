@@ -31,6 +31,8 @@ from .scoring import reciprocal_rank_fusion
 # Depth of the BM25 and dense lists that RRF fuses (their first 10 are scored on their own).
 RRF_DEPTH = 50
 SYSTEMS = ("newsdesk", "bm25", "dense", "rrf")
+# newsdesk as it answers with `[reader] enabled = false`, when the evaluated engine reads
+WITHOUT_READER = "newsdesk without reader"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class EvalQuestion:
     answer_start: int | None = None
     gold_start: int | None = None
     gold_end: int | None = None
+    # the question's language, where the set gives it (XQuAD)
+    lang: str | None = None
 
     @property
     def has_gold_span(self) -> bool:
@@ -62,6 +66,7 @@ def load_questions(dataset_dir: Path, offset: int = 0, limit: int | None = None)
                     record.get("answer_start"),
                     record.get("gold_start"),
                     record.get("gold_end"),
+                    record.get("lang"),
                 )
             )
     end = None if limit is None else offset + limit
@@ -167,6 +172,7 @@ async def evaluate(
     offset: int = 0,
     limit: int | None = None,
     on_question: Callable[[int, int], None] | None = None,
+    without_reader: Engine | None = None,
 ) -> dict:
     """Ingest the dataset's corpus (one scope per article) and score every system on its questions.
 
@@ -175,16 +181,20 @@ async def evaluate(
         dataset_dir: the dataset folder.
         offset, limit: which questions (for tuning on one part and reporting on another).
         on_question: progress callback (done, total).
+        without_reader: the same store opened with `[reader] enabled = false`, measured beside it.
 
     Returns:
         A JSON-ready report: per system hit@1, hit@5, MRR@10, quote@1, abstention rate,
-        query time p50/p95; and the abstention quality with own articles left out.
+        query time p50/p95; the abstention quality with own articles left out; and, for a set
+        that gives each question's language, newsdesk's figures per language.
     """
     located = await ingest_dataset(engine, dataset_dir / "corpus")
     all_scopes = list(located)
     questions = load_questions(dataset_dir, offset, limit)
-    systems = {name: _SystemScore() for name in SYSTEMS}
-    left_out_abstained = 0
+    newsdesks = {"newsdesk": engine} | ({WITHOUT_READER: without_reader} if without_reader else {})
+    systems = {name: _SystemScore() for name in [*newsdesks, *SYSTEMS[1:]]}
+    by_language: dict[str, dict[str, _SystemScore]] = {}
+    left_out_abstained = {name: 0 for name in newsdesks}
 
     async def timed(rank: Callable[[str, int], Awaitable[list[int]]], question: str, k: int) -> tuple[list[int], float]:
         started = time.perf_counter()
@@ -193,15 +203,19 @@ async def evaluate(
 
     for number, q in enumerate(questions, start=1):
         gold = gold_for(q, *located[q.doc])
-        started = time.perf_counter()
-        answer = await engine.ask(q.question, k=10)
-        seconds = time.perf_counter() - started
-        hits = [gold.passage_hit(a.article.id, a.start, a.end, a.quote) for a in answer.answers]
-        top = answer.answers[0] if answer.answers else None
-        quote_hit = top is not None and gold.sentence_hit(
-            top.article.id, top.start + top.highlight_start, top.start + top.highlight_end, top.highlight
-        )
-        systems["newsdesk"].add(hits, seconds, answer.abstained, quote_hit)
+        for name, asked in newsdesks.items():
+            started = time.perf_counter()
+            answer = await asked.ask(q.question, k=10)
+            seconds = time.perf_counter() - started
+            hits = [gold.passage_hit(a.article.id, a.start, a.end, a.quote) for a in answer.answers]
+            top = answer.answers[0] if answer.answers else None
+            quote_hit = top is not None and gold.sentence_hit(
+                top.article.id, top.start + top.highlight_start, top.start + top.highlight_end, top.highlight
+            )
+            systems[name].add(hits, seconds, answer.abstained, quote_hit)
+            if q.lang:
+                language = by_language.setdefault(q.lang, {n: _SystemScore() for n in newsdesks})
+                language[name].add(hits, seconds, answer.abstained, quote_hit)
 
         keyword_ids, keyword_seconds = await timed(engine.baselines.rank_keyword, q.question, RRF_DEPTH)
         dense_ids, dense_seconds = await timed(engine.baselines.rank_dense, q.question, RRF_DEPTH)
@@ -226,21 +240,34 @@ async def evaluate(
             systems[name].add(passage_hits, took, quote_hit=rrf_quote if name == "rrf" else None)
 
         others = [s for s in all_scopes if s != q.doc]
-        left_out_abstained += (await engine.ask(q.question, scopes=others)).abstained
+        for name, asked in newsdesks.items():
+            left_out_abstained[name] += (await asked.ask(q.question, scopes=others)).abstained
         if on_question:
             on_question(number, len(questions))
     n = max(1, len(questions))
-    return {
+    report = {
         "dataset": str(dataset_dir),
         "questions": len(questions),
         "offset": offset,
         "passages": (await engine.stats()).passages,
         "systems": {name: score.summary(n) for name, score in systems.items()},
         "abstention": {
-            "left_out_abstain_rate": round(left_out_abstained / n, 4),
+            "left_out_abstain_rate": round(left_out_abstained["newsdesk"] / n, 4),
             "answerable_abstain_rate": round(systems["newsdesk"].abstained / n, 4),
         },
     }
+    if without_reader:
+        report["abstention_without_reader"] = {
+            "left_out_abstain_rate": round(left_out_abstained[WITHOUT_READER] / n, 4),
+            "answerable_abstain_rate": round(systems[WITHOUT_READER].abstained / n, 4),
+        }
+    if by_language:
+        counts = {lang: sum(q.lang == lang for q in questions) for lang in by_language}
+        report["languages"] = {
+            lang: {name: score.summary(counts[lang]) for name, score in scores.items()}
+            for lang, scores in sorted(by_language.items())
+        }
+    return report
 
 
 def format_report(report: dict) -> str:
@@ -251,11 +278,20 @@ def format_report(report: dict) -> str:
         f"{'system':10} " + " ".join(f"{c:>15}" for c in columns),
     ]
     for name, scores in report["systems"].items():
-        cells = ["-" if scores[c] is None else f"{scores[c]}" for c in columns]
-        lines.append(f"{name:10} " + " ".join(f"{cell:>15}" for cell in cells))
-    a = report["abstention"]
-    lines.append(
-        f"abstention: {a['left_out_abstain_rate']:.1%} of questions abstain with their own article left out; "
-        f"{a['answerable_abstain_rate']:.1%} of answerable ones abstain"
-    )
+        lines.append(_row(name, scores, columns))
+    for key, name in (("abstention", "newsdesk"), ("abstention_without_reader", WITHOUT_READER)):
+        if key in report:
+            a = report[key]
+            lines.append(
+                f"abstention, {name}: {a['left_out_abstain_rate']:.1%} of questions abstain with their own article "
+                f"left out; {a['answerable_abstain_rate']:.1%} of answerable ones abstain"
+            )
+    for lang, systems in report.get("languages", {}).items():
+        for name, scores in systems.items():
+            lines.append(_row(f"{lang}: {name}", scores, columns))
     return "\n".join(lines)
+
+
+def _row(name: str, scores: dict, columns: tuple[str, ...]) -> str:
+    cells = ["-" if scores[c] is None else f"{scores[c]}" for c in columns]
+    return f"{name:10} " + " ".join(f"{cell:>15}" for cell in cells)

@@ -52,7 +52,7 @@ def write_dataset(root: Path, gold_fields) -> Path:
 def hashing_config(tmp_path: Path, extra: str = "") -> Path:
     """A config with the hashing embedder, whose scores are not on the real model's scale."""
     config = tmp_path / "test.toml"
-    config.write_text('[model]\nbackend = "hashing"\n' + extra)
+    config.write_text('[model]\nbackend = "hashing"\n[reader]\nenabled = false\n' + extra)
     return config
 
 
@@ -100,6 +100,23 @@ def test_eval_scores_gold_spans_counted_from_the_file_start(gold_span_dataset: P
     assert report["systems"]["rrf"]["hit@5"] == 1.0
     # a marked sentence scores only when half of it lies inside the span: these spans are a few words
     assert report["systems"]["newsdesk"]["quote@1"] == 0.0
+
+
+def test_eval_with_the_reader_reports_newsdesk_without_it_and_each_language(dataset: Path, tmp_path: Path, capsys):
+    """The shipped reader on; the same store answered without it in the same run; XQuAD's `lang` splits the figures."""
+    questions = [json.loads(line) for line in (dataset / "questions.jsonl").read_text().splitlines()]
+    for record, lang in zip(questions, ["en", "en", "de", "de"]):
+        record["lang"] = lang
+    (dataset / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in questions))
+    config = tmp_path / "reader.toml"
+    config.write_text('[model]\nbackend = "hashing"\n[passages]\nmin_chars = 0\n')
+    assert main(["--config", str(config), "eval", str(dataset), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["systems"]) == {"newsdesk", "newsdesk without reader", "bm25", "dense", "rrf"}
+    assert set(report["abstention_without_reader"]) == {"left_out_abstain_rate", "answerable_abstain_rate"}
+    assert set(report["languages"]) == {"de", "en"}
+    assert set(report["languages"]["de"]) == {"newsdesk", "newsdesk without reader"}
+    assert report["languages"]["en"]["newsdesk"]["query_ms_p50"] > 0
 
 
 def test_eval_limit_and_offset_pick_the_questions(dataset: Path, tmp_path: Path, capsys):
