@@ -371,6 +371,8 @@ async def bench_query(data_dir: Path, repeats: int, settings: Settings) -> dict:
     (global + its id: every passage), and as the server holding 1% of the passages asks
     only its own (a filtered search). The baseline is measured on the embedded backend only (it
     reads the vectors from the SQLite file); PostgreSQL's is the embedded backend in the same run.
+    With the reader on, the same store is also asked without it (`[reader] enabled = false`,
+    opened read-only beside), the same questions in the same run.
     """
     started = time.perf_counter()
     engine = await Engine.open(data_dir, settings)
@@ -378,15 +380,16 @@ async def bench_query(data_dir: Path, repeats: int, settings: Settings) -> dict:
     ready_seconds = time.perf_counter() - started
     try:
         size = (await engine.stats()).passages
-        times, scoped = [], []
-        for question in QUESTIONS * repeats:
-            for scopes, into in ((None, times), (["global", "guild-2"], times), (["guild-1"], scoped)):
-                started = time.perf_counter()
-                await engine.ask(question, scopes=scopes)
-                into.append((time.perf_counter() - started) * 1000)
+        times, scoped = await question_times(engine, repeats)
         rss = rss_mb()
         index = engine.index_stats()  # None on PostgreSQL: its index is in the database
         baseline = flat_search_times(data_dir, engine.model_identity, index.dim, settings, repeats) if index else []
+        without_reader = []
+        if settings.reader.enabled:
+            reader_off = dataclasses.replace(settings, reader=dataclasses.replace(settings.reader, enabled=False))
+            async with await Engine.open(data_dir, reader_off, read_only=True) as plain:
+                await plain.warm_up()
+                without_reader, _ = await question_times(plain, repeats)
     finally:
         await engine.close()
     p95 = percentile(times, 95)
@@ -394,6 +397,7 @@ async def bench_query(data_dir: Path, repeats: int, settings: Settings) -> dict:
         "backend": settings.storage.backend,
         "passages": size,
         "index_kind": index.kind if index else "hnsw",
+        "reader": settings.reader.enabled,
         "p50_ms": round(percentile(times, 50), 1),
         "p95_ms": round(p95, 1),
         "one_server_scope_p95_ms": round(percentile(scoped, 95), 1),
@@ -401,6 +405,12 @@ async def bench_query(data_dir: Path, repeats: int, settings: Settings) -> dict:
         "rss_mb": round(rss, 1),
         "load_avg_1m": round(os.getloadavg()[0], 1),
     }
+    if without_reader:
+        figures |= {
+            "without_reader_p50_ms": round(percentile(without_reader, 50), 1),
+            "without_reader_p95_ms": round(percentile(without_reader, 95), 1),
+            "p95_ratio_to_without_reader": round(p95 / percentile(without_reader, 95), 2),
+        }
     if baseline:
         base_p95 = percentile(baseline, 95)
         figures |= {
@@ -409,6 +419,17 @@ async def bench_query(data_dir: Path, repeats: int, settings: Settings) -> dict:
             "p95_ratio_to_baseline": round(p95 / base_p95, 2),
         }
     return figures
+
+
+async def question_times(engine: Engine, repeats: int) -> tuple[list[float], list[float]]:
+    """ms per question: unscoped and as a server without uploads asks; and as the 1% server asks its own."""
+    times, scoped = [], []
+    for question in QUESTIONS * repeats:
+        for scopes, into in ((None, times), (["global", "guild-2"], times), (["guild-1"], scoped)):
+            started = time.perf_counter()
+            await engine.ask(question, scopes=scopes)
+            into.append((time.perf_counter() - started) * 1000)
+    return times, scoped
 
 
 def flat_search_times(data_dir: Path, model: str, dim: int, settings: Settings, repeats: int) -> list[float]:
