@@ -46,12 +46,14 @@ ORCHARD = {
 
 def hashing_settings(data_dir: Path, backend: str = "sqlite", **retrieval) -> Settings:
     """Default settings with the meaning-blind hashing embedder: instant, for plumbing tests,
-    and the relevance model and abstention of config/minilm.toml, made for cosines on its scale.
+    and the relevance model and abstention of config/minilm.toml, made for cosines on its scale;
+    no reader (tests/index/test_reader.py reads with it).
 
     backend: the storage backend (for "postgres", NEWSDESK_DATABASE_URL names the database:
     see the `storage_backend` fixture)."""
     settings = load_settings(MINILM_CONFIG).with_data_dir(data_dir)
     settings = replace(settings, model=replace(settings.model, backend="hashing"))
+    settings = replace(settings, reader=replace(settings.reader, enabled=False))
     settings = replace(settings, storage=replace(settings.storage, backend=backend))
     if retrieval:
         settings = replace(settings, retrieval=replace(settings.retrieval, **retrieval))

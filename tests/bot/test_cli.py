@@ -27,7 +27,7 @@ def cli(tmp_path: Path, capsys):
     corpus.mkdir()
     write_jsonl(corpus / "seed.jsonl", [ARTICLE])
     # abstention off: its threshold is calibrated on the real model's scores, not the hashing embedder's
-    config.write_text(f'[model]\nbackend = "hashing"\n[corpus]\ndir = "{corpus}"\n[retrieval]\nabstain_below = 0.0\n')
+    config.write_text(f'[model]\nbackend = "hashing"\n[reader]\nenabled = false\n[corpus]\ndir = "{corpus}"\n[retrieval]\nabstain_below = 0.0\n')
 
     def run(*args: str) -> tuple[int, str, str]:
         code = main(["--config", str(config), "--data-dir", str(tmp_path / "data"), *args])

@@ -28,7 +28,7 @@ def config(tmp_path: Path) -> Path:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     config.write_text(
-        f'[model]\nbackend = "hashing"\n[corpus]\ndir = "{corpus}"\n[retrieval]\nabstain_below = 0.0\n'
+        f'[model]\nbackend = "hashing"\n[reader]\nenabled = false\n[corpus]\ndir = "{corpus}"\n[retrieval]\nabstain_below = 0.0\n'
         "[feeds]\nallow_private_addresses = true\ntimeout_seconds = 5\n"
     )
     return config

@@ -68,7 +68,7 @@ def cli_config(tmp_path, fake_discord, monkeypatch):
     config.write_text(
         f'[storage]\ndata_dir = "{tmp_path / "data"}"\n'
         f'[corpus]\ndir = "{tmp_path / "corpus"}"\n'
-        '[model]\nbackend = "hashing"\n'
+        '[model]\nbackend = "hashing"\n[reader]\nenabled = false\n'
         f'[discord]\napi_base = "{fake_discord.api_base}"\ngateway_url = "{fake_discord.gateway_url}"\n',
         encoding="utf-8",
     )

@@ -58,7 +58,7 @@ def process_config(tmp_path: Path, name: str, fake: FakeDiscord, backend: str, s
         f'[storage]\nbackend = "{backend}"\ndata_dir = "{folder / "data"}"\n'
         f'[corpus]\ndir = "{folder / "corpus"}"\n'
         # abstention off: its threshold is calibrated on the real model's scores, not the hashing embedder's
-        '[model]\nbackend = "hashing"\n[retrieval]\nabstain_below = 0.0\n'
+        '[model]\nbackend = "hashing"\n[reader]\nenabled = false\n[retrieval]\nabstain_below = 0.0\n'
         f'[discord]\napi_base = "{fake.api_base}"\ngateway_url = "{fake.gateway_url}"\n'
         f'identify_seconds = {SPACING}\nidentify_lock_dir = "{lock_folder}"\ncorpus_scan_seconds = {scan_seconds}\n',
         encoding="utf-8",

@@ -59,9 +59,9 @@ def test_a_store_copied_to_postgres_and_back_answers_alike(tmp_path: Path, postg
     before = asyncio.run(what_it_answers(embedded, "sqlite"))
     embedded_calls = record_embeddings(monkeypatch)
     sqlite_config = tmp_path / "sqlite.toml"
-    sqlite_config.write_text('[model]\nbackend = "hashing"\n')
+    sqlite_config.write_text('[model]\nbackend = "hashing"\n[reader]\nenabled = false\n')
     postgres_config = tmp_path / "postgres.toml"
-    postgres_config.write_text('[model]\nbackend = "hashing"\n[storage]\nbackend = "postgres"\n')
+    postgres_config.write_text('[model]\nbackend = "hashing"\n[reader]\nenabled = false\n[storage]\nbackend = "postgres"\n')
 
     assert newsdesk(sqlite_config, embedded, "migrate", "--to", "postgres") == 0
     articles, passages = len(before[0]), sum(a[-1] for a in before[0])
@@ -84,6 +84,6 @@ def test_a_store_copied_to_postgres_and_back_answers_alike(tmp_path: Path, postg
 
 def test_an_unknown_target_is_refused_with_the_forms_it_takes(tmp_path: Path, capsys):
     config = tmp_path / "c.toml"
-    config.write_text('[model]\nbackend = "hashing"\n')
+    config.write_text('[model]\nbackend = "hashing"\n[reader]\nenabled = false\n')
     assert main(["--config", str(config), "--data-dir", str(tmp_path), "migrate", "--to", "mysql://x"]) == 2
     assert "postgres (the database in NEWSDESK_DATABASE_URL), a postgresql:// URL, or sqlite:FOLDER" in capsys.readouterr().err
