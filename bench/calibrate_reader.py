@@ -10,7 +10,8 @@ shortlist. A logistic regression of "this passage holds the answer" is fitted on
 logit alone and on the logit with the candidate's evidence; the evidence is kept only when
 cross-validation (two folds by question) shows it helps. `abstain_below` is the highest
 threshold at which at most 3% of answerable questions abstain; `quote_below` the highest at
-which an answering passage in the shortlist is shown 95% of the time.
+which an answering passage in the shortlist is shown 99% of the time (a later quote is shown unless it is
+clearly unrelated: a stricter bar drops answers from the top five).
 
 Other languages: the reader reads English only. `[other_languages]` is a logistic model on the
 multilingual embedder's cosines (dense, sentence_dense), fitted on the same English candidates;
@@ -48,7 +49,7 @@ EVIDENCE = ("dense", "sentence_dense", "keyword", "sentence_keyword", "passage_k
 CROSSLINGUAL = ("dense", "sentence_dense")
 ANSWERABLE_ABSTAIN = 0.03
 OTHER_LANGUAGES_ABSTAIN = 0.05
-QUOTE_SHOWN = 0.95
+QUOTE_SHOWN = 0.99
 
 
 def evidence_row(c) -> list[float]:
@@ -205,14 +206,17 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path, required=True, help="a folder outside the repository for the stores")
     parser.add_argument("--sample", type=int, default=800, help="held-out SQuAD questions")
-    parser.add_argument("--depth", type=int, default=load_settings().reader.depth)
+    parser.add_argument("--depth", type=int, default=load_settings().reader.depth, help="passages the reader reads")
+    parser.add_argument("--collect-depth", type=int, default=20, help="shortlist kept per question (>= --depth)")
     parser.add_argument("--per-language", type=int, default=150, help="XQuAD questions per language")
     args = parser.parse_args()
     args.store.mkdir(parents=True, exist_ok=True)
-    cache = args.store / f"english-{args.sample}-{args.depth}.pickle"
+    cache = args.store / f"english-{args.sample}-{args.collect_depth}.pickle"
     if not cache.exists():
-        cache.write_bytes(pickle.dumps(await collect_english(args.store, args.sample, args.depth)))
-    rows = pickle.loads(cache.read_bytes())
+        cache.write_bytes(pickle.dumps(await collect_english(args.store, args.sample, args.collect_depth)))
+    rows = [{**r, "asked": r["asked"][: args.depth], "left_out": r["left_out"][: args.depth]}
+            for r in pickle.loads(cache.read_bytes())]
+    print(f"{len(rows)} held-out questions, the reader reading {args.depth} passages each")
     r = load_settings().reader
     read_logits(rows, Reader(r.model, r.sha256, max_tokens=r.max_tokens, threads=r.threads))
 

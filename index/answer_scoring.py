@@ -58,9 +58,10 @@ class AnswerScoring:
         return self._reader
 
     async def load(self) -> None:
-        """Load the reader now, not on the first question (raises ReaderUnavailableError if it is not the pinned one)."""
+        """Load the reader and the language identifier now, not on the first question (raises
+        ReaderUnavailableError if the reader is not the pinned one)."""
         if self.enabled:
-            await asyncio.get_running_loop().run_in_executor(self._pool, self._loaded_reader)
+            await asyncio.get_running_loop().run_in_executor(self._pool, lambda: (self._loaded_reader(), is_english("")))
 
     async def score(self, question: str, found: Retrieved | None) -> Scored:
         if not self.enabled:
