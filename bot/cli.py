@@ -312,12 +312,16 @@ async def _cmd_eval(args: argparse.Namespace) -> int:
         settings = load_settings(args.config)
         data_dir = args.data_dir or Path(scratch)
         engine = await Engine.open(data_dir, settings)
-        without_reader = None
+        previous = None
         try:
-            if settings.reader.enabled:  # the same store, answered as without the reader, in the same run
+            if settings.reader.enabled or settings.other_languages.enabled:
+                # the same store, answered as before the read stage, in the same run
                 await ingest_dataset(engine, args.dataset / "corpus")
-                reader_off = replace(settings, reader=replace(settings.reader, enabled=False))
-                without_reader = await Engine.open(data_dir, reader_off, read_only=True)
+                before = replace(
+                    settings, reader=replace(settings.reader, enabled=False),
+                    other_languages=replace(settings.other_languages, enabled=False),
+                )
+                previous = await Engine.open(data_dir, before, read_only=True)
             with tqdm(unit="question", desc="evaluating", file=sys.stderr) as bar:
 
                 def advance(done: int, total: int) -> None:
@@ -326,11 +330,11 @@ async def _cmd_eval(args: argparse.Namespace) -> int:
 
                 report = await evaluate(
                     engine, args.dataset, offset=args.offset, limit=args.limit, on_question=advance,
-                    without_reader=without_reader,
+                    previous=previous,
                 )
         finally:
-            if without_reader:
-                await without_reader.close()
+            if previous:
+                await previous.close()
             await engine.close()
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

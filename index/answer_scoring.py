@@ -1,14 +1,15 @@
 """The read stage: the shortlist's passages scored by what reads the question with them.
 
 Retrieval's shortlist is ordered by evidence gathered from the question and each passage
-apart. Here an English question is read with each of the `[reader] depth` best candidates
-by the reader (index/reader.py), and `[reading]` turns its logit, with the candidate's
-evidence, into the probability that the passage answers. The reader reads English only:
-a question in another language is scored by `[other_languages]`, on evidence that crosses
-languages (the multilingual embedder's cosines), with thresholds calibrated for such
-questions. Either way, only the scored candidates go on to be quoted, with the thresholds
-that go with their scores (`Scored`). With `[reader] enabled = false` the shortlist passes
-through as retrieval scored it, with `[retrieval] abstain_below`: today's answers.
+apart. With `[reader] enabled`, an English question is read with each of the `[reader]
+depth` best candidates by the reader (index/reader.py), and `[reading]` turns its logit,
+with the candidate's evidence, into the probability that the passage answers. A question
+in another language is scored by `[other_languages]` (when enabled), on evidence that
+crosses languages (the multilingual embedder's cosines), with thresholds calibrated for
+such questions: the relevance model's word evidence is English-only, and refused them.
+Either way only the scored candidates go on to be quoted, with the thresholds that go with
+their scores (`Scored`). Otherwise the shortlist passes through as retrieval scored it,
+with `[retrieval] abstain_below`: with both off, the answers of before the read stage.
 """
 
 from __future__ import annotations
@@ -47,10 +48,6 @@ class AnswerScoring:
         self._reader: Reader | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-reader")
 
-    @property
-    def enabled(self) -> bool:
-        return self._reader_settings.enabled
-
     def _loaded_reader(self) -> Reader:
         if self._reader is None:
             r = self._reader_settings
@@ -59,25 +56,30 @@ class AnswerScoring:
 
     async def load(self) -> None:
         """Load the reader and the language identifier now, not on the first question (raises
-        ReaderUnavailableError if the reader is not the pinned one)."""
-        if self.enabled:
-            await asyncio.get_running_loop().run_in_executor(self._pool, lambda: (self._loaded_reader(), is_english("")))
+        ReaderUnavailableError if the reader is enabled and is not the pinned one)."""
+        loop = asyncio.get_running_loop()
+        if self._other.enabled or self._reader_settings.enabled:
+            await loop.run_in_executor(self._pool, is_english, "")
+        if self._reader_settings.enabled:
+            await loop.run_in_executor(self._pool, self._loaded_reader)
 
     async def score(self, question: str, found: Retrieved | None) -> Scored:
-        if not self.enabled:
+        english = is_english(question) if self._other.enabled or self._reader_settings.enabled else True
+        if english and self._reader_settings.enabled:
+            model = self._english
+        elif not english and self._other.enabled:
+            model = self._other
+        else:
             return Scored(found, self._relevance_threshold, self._relevance_threshold)
         if found is None:
-            return Scored(None, self._english.abstain_below, self._english.quote_below)
+            return Scored(None, model.abstain_below, model.quote_below)
         shortlist = sorted(found.candidates, key=lambda c: -c.score)[: self._reader_settings.depth]
-        english = is_english(question)
-        model = self._english if english else self._other
-        if english:
+        logits = [0.0] * len(shortlist)
+        if model is self._english:
             texts = [found.rows[c.passage_id].text for c in shortlist]
             logits = await asyncio.get_running_loop().run_in_executor(
                 self._pool, lambda: self._loaded_reader().logits(question, texts)
             )
-        else:
-            logits = [0.0] * len(shortlist)
         answering = RelevanceModel(**model.weights())
         candidates = [
             dataclasses.replace(c, score=answering.probability(c.evidence, float(logit)))

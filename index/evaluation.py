@@ -31,8 +31,9 @@ from .scoring import reciprocal_rank_fusion
 # Depth of the BM25 and dense lists that RRF fuses (their first 10 are scored on their own).
 RRF_DEPTH = 50
 SYSTEMS = ("newsdesk", "bm25", "dense", "rrf")
-# newsdesk as it answers with `[reader] enabled = false`, when the evaluated engine reads
-WITHOUT_READER = "newsdesk without reader"
+# newsdesk as it answered before the read stage (`[reader]` and `[other_languages]` off), measured
+# beside the configured newsdesk when that has either on
+PREVIOUS = "previous newsdesk"
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ async def evaluate(
     offset: int = 0,
     limit: int | None = None,
     on_question: Callable[[int, int], None] | None = None,
-    without_reader: Engine | None = None,
+    previous: Engine | None = None,
 ) -> dict:
     """Ingest the dataset's corpus (one scope per article) and score every system on its questions.
 
@@ -181,7 +182,7 @@ async def evaluate(
         dataset_dir: the dataset folder.
         offset, limit: which questions (for tuning on one part and reporting on another).
         on_question: progress callback (done, total).
-        without_reader: the same store opened with `[reader] enabled = false`, measured beside it.
+        previous: the same store opened as newsdesk answered before the read stage, measured beside it.
 
     Returns:
         A JSON-ready report: per system hit@1, hit@5, MRR@10, quote@1, abstention rate,
@@ -191,7 +192,7 @@ async def evaluate(
     located = await ingest_dataset(engine, dataset_dir / "corpus")
     all_scopes = list(located)
     questions = load_questions(dataset_dir, offset, limit)
-    newsdesks = {"newsdesk": engine} | ({WITHOUT_READER: without_reader} if without_reader else {})
+    newsdesks = {"newsdesk": engine} | ({PREVIOUS: previous} if previous else {})
     systems = {name: _SystemScore() for name in [*newsdesks, *SYSTEMS[1:]]}
     by_language: dict[str, dict[str, _SystemScore]] = {}
     left_out_abstained = {name: 0 for name in newsdesks}
@@ -256,10 +257,10 @@ async def evaluate(
             "answerable_abstain_rate": round(systems["newsdesk"].abstained / n, 4),
         },
     }
-    if without_reader:
-        report["abstention_without_reader"] = {
-            "left_out_abstain_rate": round(left_out_abstained[WITHOUT_READER] / n, 4),
-            "answerable_abstain_rate": round(systems[WITHOUT_READER].abstained / n, 4),
+    if previous:
+        report["abstention_previous"] = {
+            "left_out_abstain_rate": round(left_out_abstained[PREVIOUS] / n, 4),
+            "answerable_abstain_rate": round(systems[PREVIOUS].abstained / n, 4),
         }
     if by_language:
         counts = {lang: sum(q.lang == lang for q in questions) for lang in by_language}
@@ -279,7 +280,7 @@ def format_report(report: dict) -> str:
     ]
     for name, scores in report["systems"].items():
         lines.append(_row(name, scores, columns))
-    for key, name in (("abstention", "newsdesk"), ("abstention_without_reader", WITHOUT_READER)):
+    for key, name in (("abstention", "newsdesk"), ("abstention_previous", PREVIOUS)):
         if key in report:
             a = report[key]
             lines.append(

@@ -81,8 +81,8 @@ class RelevanceSettings:
 class ReaderSettings:
     """`[reader]`: the cross-encoder that reads the question with each shortlisted passage (index/reader.py)."""
 
-    enabled: bool = True
-    # the folder with model.onnx and tokenizer.json (relative: the project's); the shipped reader by default
+    enabled: bool = False
+    # the folder with model.onnx and tokenizer.json (relative: the project's), where `bench/train_reader.py export` writes
     model: Path = PROJECT_ROOT / "index" / "models" / "reader"
     sha256: str = ""
     depth: int = 10
@@ -91,25 +91,20 @@ class ReaderSettings:
 
 
 @dataclass(frozen=True)
-class AnswerModelSettings:
+class AnswerModelSettings(RelevanceSettings):
     """`[reading]` and `[other_languages]`: a logistic model of "this passage answers" over the reader's
     logit (`reader`) and the candidate's evidence (`scoring.Evidence`), and the thresholds it is read with."""
 
-    bias: float = 0.0
     reader: float = 0.0
-    dense: float = 0.0
-    sentence_dense: float = 0.0
-    keyword: float = 0.0
-    sentence_keyword: float = 0.0
-    passage_keyword: float = 0.0
-    article_names: float = 0.0
+    # whether questions this model is for are scored by it (`[other_languages]`; `[reading]` goes with `[reader] enabled`)
+    enabled: bool = True
     # no quote at all when the best passage's probability is below this,
     abstain_below: float = 0.5
     # and each quote after the first must clear this one
     quote_below: float = 0.5
 
     def weights(self) -> dict[str, float]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("abstain_below", "quote_below")}
+        return {f.name: getattr(self, f.name) for f in fields(RelevanceSettings)} | {"reader": self.reader}
 
 
 @dataclass(frozen=True)

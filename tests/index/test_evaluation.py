@@ -50,9 +50,9 @@ def write_dataset(root: Path, gold_fields) -> Path:
 
 
 def hashing_config(tmp_path: Path, extra: str = "") -> Path:
-    """A config with the hashing embedder, whose scores are not on the real model's scale."""
+    """A config with the hashing embedder, whose scores are not on the real model's scale, and no read stage."""
     config = tmp_path / "test.toml"
-    config.write_text('[model]\nbackend = "hashing"\n[reader]\nenabled = false\n' + extra)
+    config.write_text('[model]\nbackend = "hashing"\n[reader]\nenabled = false\n[other_languages]\nenabled = false\n' + extra)
     return config
 
 
@@ -102,20 +102,21 @@ def test_eval_scores_gold_spans_counted_from_the_file_start(gold_span_dataset: P
     assert report["systems"]["newsdesk"]["quote@1"] == 0.0
 
 
-def test_eval_with_the_reader_reports_newsdesk_without_it_and_each_language(dataset: Path, tmp_path: Path, capsys):
-    """The shipped reader on; the same store answered without it in the same run; XQuAD's `lang` splits the figures."""
+def test_eval_with_the_read_stage_reports_the_previous_newsdesk_and_each_language(dataset: Path, tmp_path: Path, capsys):
+    """The read stage on (as configured: other languages); the same store answered as before it in the same run;
+    XQuAD's `lang` splits the figures."""
     questions = [json.loads(line) for line in (dataset / "questions.jsonl").read_text().splitlines()]
     for record, lang in zip(questions, ["en", "en", "de", "de"]):
         record["lang"] = lang
     (dataset / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in questions))
-    config = tmp_path / "reader.toml"
+    config = tmp_path / "read-stage.toml"
     config.write_text('[model]\nbackend = "hashing"\n[passages]\nmin_chars = 0\n')
     assert main(["--config", str(config), "eval", str(dataset), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert set(report["systems"]) == {"newsdesk", "newsdesk without reader", "bm25", "dense", "rrf"}
-    assert set(report["abstention_without_reader"]) == {"left_out_abstain_rate", "answerable_abstain_rate"}
+    assert set(report["systems"]) == {"newsdesk", "previous newsdesk", "bm25", "dense", "rrf"}
+    assert set(report["abstention_previous"]) == {"left_out_abstain_rate", "answerable_abstain_rate"}
     assert set(report["languages"]) == {"de", "en"}
-    assert set(report["languages"]["de"]) == {"newsdesk", "newsdesk without reader"}
+    assert set(report["languages"]["de"]) == {"newsdesk", "previous newsdesk"}
     assert report["languages"]["en"]["newsdesk"]["query_ms_p50"] > 0
 
 
