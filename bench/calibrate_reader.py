@@ -127,15 +127,23 @@ def read_logits(rows: list[dict], reader: Reader) -> None:
                 c["logit"] = float(logit)
 
 
+def features(c: dict, columns: str) -> list[float]:
+    """One candidate's features for the model named by columns."""
+    if columns == "evidence":
+        return c["evidence"]
+    if columns == "reader":
+        return [c["logit"]]
+    if columns == "reader+evidence":
+        return [c["logit"], *c["evidence"]]
+    return [c["evidence"][EVIDENCE.index(n)] for n in CROSSLINGUAL]
+
+
 def matrix(rows: list[dict], key: str, columns: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Features, labels, and each row's question number."""
     x, y, owner = [], [], []
     for i, r in enumerate(rows):
         for c in r[key]:
-            features = {"evidence": lambda: c["evidence"], "reader": lambda: [c["logit"]],
-                        "reader+evidence": lambda: [c["logit"], *c["evidence"]],
-                        "crosslingual": lambda: [c["evidence"][EVIDENCE.index(n)] for n in CROSSLINGUAL]}[columns]()
-            x.append(features)
+            x.append(features(c, columns))
             y.append(c["label"])
             owner.append(i)
     return np.array(x), np.array(y), owner

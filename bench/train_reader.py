@@ -165,7 +165,7 @@ def build_examples(articles: list[Article], negatives_per_kind: int = 1) -> list
     return groups
 
 
-def batches(groups: list[list[Example]], settings: Settings, tokenizer) -> list[list[Example]]:
+def batches(groups: list[list[Example]], settings: Settings) -> list[list[Example]]:
     """All pairs, shuffled by question, then sorted by length within chunks, one list a batch (fixed by SEED)."""
     rng = random.Random(SEED + 2)
     order = list(groups)
@@ -233,7 +233,7 @@ def train(args: argparse.Namespace) -> None:
     if cache.exists():
         plan = [[Example(**e) for e in b] for b in json.loads(cache.read_text())]
     else:
-        plan = batches(build_examples(train_articles), settings, tokenizer)
+        plan = batches(build_examples(train_articles), settings)
         cache.write_text(json.dumps([[e.__dict__ for e in b] for b in plan]))
     curve_set = held_out_curve_set(held)
     print(f"{len(plan)} batches planned ({sum(map(len, plan))} pairs); prepared in {time.monotonic() - started:.0f} s", flush=True)

@@ -303,7 +303,7 @@ async def _cmd_eval(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from newsdesk.index.evaluation import evaluate, format_report, ingest_dataset
+    from newsdesk.index.evaluation import evaluate, format_report
 
     if not (args.dataset / "questions.jsonl").is_file() or not (args.dataset / "corpus").is_dir():
         print(f"newsdesk eval: {args.dataset} has no questions.jsonl and corpus/ folder", file=sys.stderr)
@@ -312,16 +312,15 @@ async def _cmd_eval(args: argparse.Namespace) -> int:
         settings = load_settings(args.config)
         data_dir = args.data_dir or Path(scratch)
         engine = await Engine.open(data_dir, settings)
-        previous = None
+        before = replace(
+            settings, reader=replace(settings.reader, enabled=False),
+            other_languages=replace(settings.other_languages, enabled=False),
+        )
+
+        async def previous() -> Engine:  # the same store, answered as before the read stage, in the same run
+            return await Engine.open(data_dir, before, read_only=True)
+
         try:
-            if settings.reader.enabled or settings.other_languages.enabled:
-                # the same store, answered as before the read stage, in the same run
-                await ingest_dataset(engine, args.dataset / "corpus")
-                before = replace(
-                    settings, reader=replace(settings.reader, enabled=False),
-                    other_languages=replace(settings.other_languages, enabled=False),
-                )
-                previous = await Engine.open(data_dir, before, read_only=True)
             with tqdm(unit="question", desc="evaluating", file=sys.stderr) as bar:
 
                 def advance(done: int, total: int) -> None:
@@ -330,11 +329,9 @@ async def _cmd_eval(args: argparse.Namespace) -> int:
 
                 report = await evaluate(
                     engine, args.dataset, offset=args.offset, limit=args.limit, on_question=advance,
-                    previous=previous,
+                    previous=previous if before != settings else None,
                 )
         finally:
-            if previous:
-                await previous.close()
             await engine.close()
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

@@ -43,8 +43,10 @@ class AnswerScoring:
     def __init__(self, settings: Settings):
         self._reader_settings = settings.reader
         self._relevance_threshold = settings.retrieval.abstain_below
-        self._english = settings.reading
-        self._other = settings.other_languages
+        # (settings, model) for English and other-language questions; None: passed through
+        self._english = (settings.reading, RelevanceModel(**settings.reading.weights())) if settings.reader.enabled else None
+        other = settings.other_languages
+        self._other = (other, RelevanceModel(**other.weights())) if other.enabled else None
         self._reader: Reader | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-reader")
 
@@ -58,34 +60,32 @@ class AnswerScoring:
         """Load the reader and the language identifier now, not on the first question (raises
         ReaderUnavailableError if the reader is enabled and is not the pinned one)."""
         loop = asyncio.get_running_loop()
-        if self._other.enabled or self._reader_settings.enabled:
+        if self._english or self._other:
             await loop.run_in_executor(self._pool, is_english, "")
-        if self._reader_settings.enabled:
+        if self._english:
             await loop.run_in_executor(self._pool, self._loaded_reader)
 
     async def score(self, question: str, found: Retrieved | None) -> Scored:
-        english = is_english(question) if self._other.enabled or self._reader_settings.enabled else True
-        if english and self._reader_settings.enabled:
-            model = self._english
-        elif not english and self._other.enabled:
-            model = self._other
-        else:
+        scoring = None
+        if self._english or self._other:  # the language is told only when it changes how a question is scored
+            scoring = self._english if is_english(question) else self._other
+        if scoring is None:
             return Scored(found, self._relevance_threshold, self._relevance_threshold)
+        settings, model = scoring
         if found is None:
-            return Scored(None, model.abstain_below, model.quote_below)
+            return Scored(None, settings.abstain_below, settings.quote_below)
         shortlist = sorted(found.candidates, key=lambda c: -c.score)[: self._reader_settings.depth]
         logits = [0.0] * len(shortlist)
-        if model is self._english:
+        if scoring is self._english:
             texts = [found.rows[c.passage_id].text for c in shortlist]
             logits = await asyncio.get_running_loop().run_in_executor(
                 self._pool, lambda: self._loaded_reader().logits(question, texts)
             )
-        answering = RelevanceModel(**model.weights())
         candidates = [
-            dataclasses.replace(c, score=answering.probability(c.evidence, float(logit)))
+            dataclasses.replace(c, score=model.probability(c.evidence, float(logit)))
             for c, logit in zip(shortlist, logits)
         ]
-        return Scored(dataclasses.replace(found, candidates=candidates), model.abstain_below, model.quote_below)
+        return Scored(dataclasses.replace(found, candidates=candidates), settings.abstain_below, settings.quote_below)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -173,7 +173,7 @@ async def evaluate(
     offset: int = 0,
     limit: int | None = None,
     on_question: Callable[[int, int], None] | None = None,
-    previous: Engine | None = None,
+    previous: Callable[[], Awaitable[Engine]] | None = None,
 ) -> dict:
     """Ingest the dataset's corpus (one scope per article) and score every system on its questions.
 
@@ -182,7 +182,8 @@ async def evaluate(
         dataset_dir: the dataset folder.
         offset, limit: which questions (for tuning on one part and reporting on another).
         on_question: progress callback (done, total).
-        previous: the same store opened as newsdesk answered before the read stage, measured beside it.
+        previous: opens the same store as newsdesk answered before the read stage, to measure beside it
+            (called once the corpus is in; the engine it gives is closed here).
 
     Returns:
         A JSON-ready report: per system hit@1, hit@5, MRR@10, quote@1, abstention rate,
@@ -190,8 +191,25 @@ async def evaluate(
         that gives each question's language, newsdesk's figures per language.
     """
     located = await ingest_dataset(engine, dataset_dir / "corpus")
+    before = await previous() if previous else None
+    try:
+        return await _measure(engine, before, dataset_dir, located, load_questions(dataset_dir, offset, limit), offset,
+                              on_question)
+    finally:
+        if before:
+            await before.close()
+
+
+async def _measure(
+    engine: Engine,
+    previous: Engine | None,
+    dataset_dir: Path,
+    located: dict[str, tuple[int, int]],
+    questions: list[EvalQuestion],
+    offset: int,
+    on_question: Callable[[int, int], None] | None,
+) -> dict:
     all_scopes = list(located)
-    questions = load_questions(dataset_dir, offset, limit)
     newsdesks = {"newsdesk": engine} | ({PREVIOUS: previous} if previous else {})
     systems = {name: _SystemScore() for name in [*newsdesks, *SYSTEMS[1:]]}
     by_language: dict[str, dict[str, _SystemScore]] = {}

@@ -31,7 +31,7 @@ def answer(
         article_weights: to rank the quotes by (see `selection.select`); None: by score alone.
     """
     found = scored.found
-    chosen = None if found is None else quotes(found, k, settings, scored, article_weights)
+    chosen = None if found is None else quotes(scored, k, settings, article_weights)
     abstained = chosen is None
     closest = closest_articles(found) if found is not None and abstained else []
     unnamed = found.unnamed if found is not None and abstained else []
@@ -42,11 +42,7 @@ def answer(
 
 
 def quotes(
-    found: Retrieved,
-    k: int,
-    settings: RetrievalSettings,
-    scored: Scored,
-    article_weights: Mapping[int, float] | None = None,
+    scored: Scored, k: int, settings: RetrievalSettings, article_weights: Mapping[int, float] | None = None
 ) -> list[Quote] | None:
     """Up to k quotes, best first; None if no candidate clears `scored.abstain_below`.
 
@@ -54,6 +50,7 @@ def quotes(
     unrelated passages. Without the reader both thresholds are `[retrieval] abstain_below` (on
     OneStopQA news that costs hit@5 0.877 -> 0.856: later hits that score below it are not shown).
     """
+    found = scored.found
     if not any(c.score >= scored.abstain_below for c in found.candidates):
         return None
     relevant = [c for c in found.candidates if c.score >= min(scored.quote_below, scored.abstain_below)]

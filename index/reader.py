@@ -3,8 +3,8 @@
 Every other model on the question path sees the question and the passage apart (the
 embedder, BM25); the reader reads them as one input, so it can tell the paragraph that
 answers "why does Russia oppose the missile shield?" from one that only shares its words.
-`bench/train_reader.py` trains it from SQuAD v1.1 train and exports it as int8 ONNX into
-`index/models/reader/` (its card: `index/models/reader/README.md`); it runs here through
+`bench/train_reader.py` trains it from SQuAD v1.1 train and exports it as int8 ONNX, with its
+card, into `index/models/reader/` (none ships yet: bench/RESULTS.md); it runs here through
 onnxruntime and tokenizers, with no torch import.
 
 The model file is checked against the sha256 pinned in `[reader] sha256` before it is
