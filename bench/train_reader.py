@@ -222,7 +222,7 @@ def train(args: argparse.Namespace) -> None:
 
     torch.manual_seed(SEED)
     torch.set_num_threads(args.threads)
-    settings = Settings()
+    settings = Settings(planned_steps=args.planned_steps)
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -301,7 +301,7 @@ def save(work, net, optimizer, scheduler, step, seconds, model, curve_set, setti
     tmp = work / "checkpoint.pt.tmp"
     torch.save(
         {"model": net.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-         "step": step, "seconds": seconds},
+         "step": step, "seconds": seconds, "settings": settings.__dict__},
         tmp,
     )
     os.replace(tmp, work / "checkpoint.pt")
@@ -361,7 +361,8 @@ def model_card(args: argparse.Namespace, digest: str, size: int) -> str:
     rows = "\n".join(
         f"| {c['pairs']:,} | {c['train_minutes']} | {c['loss']} | {c['hit@1']} |" for c in curve
     )
-    settings = "\n".join(f"- {k}: {v}" for k, v in Settings().__dict__.items())
+    run_settings = Settings(**state.get("settings", {}))
+    settings = "\n".join(f"- {k}: {v}" for k, v in run_settings.__dict__.items())
     return f"""# newsdesk reader
 
 A cross-encoder: it reads a question and a passage together and gives a logit, higher when
@@ -378,7 +379,7 @@ last checkpoint), then `python bench/train_reader.py export`.
   {WIRE_SHARE:.0%} of the others are rewritten one sentence a line. Pairs: each question's
   answering passage, the best-BM25 non-answering passage of its own article and of another
   article, and a random other passage of its own article.
-- Seed {SEED}; {state['step']:,} steps of {Settings().batch_size} pairs ({state['step'] * Settings().batch_size:,} pairs),
+- Seed {SEED}; {state['step']:,} steps of {run_settings.batch_size} pairs ({state['step'] * run_settings.batch_size:,} pairs),
   {state['seconds'] / 60:.0f} minutes of training on this machine (2 CPU cores, no GPU),
   plus about 2 minutes of preparation.
 - Settings:
@@ -407,6 +408,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=0, help="stop (checkpointed) after this long; 0: run to the end")
     parser.add_argument("--checkpoint-minutes", type=float, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--planned-steps", type=int, default=Settings.planned_steps,
+                        help="the learning rate decays to 0 at this step: what the session's time allows")
     args = parser.parse_args()
     {"train": train, "export": export}[args.command](args)
     return 0
