@@ -11,9 +11,11 @@ import shutil
 import sys
 import textwrap
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 
 from newsdesk.bot import feeds_cli
+from newsdesk.bot.logs import LoggingConfig, configure_logging
 from newsdesk.index import GLOBAL_SCOPE, Answer, Engine, NewsdeskError, load_settings
 from newsdesk.index.writer_lock import WriterLock, WriterLockedError
 
@@ -27,6 +29,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, help="the store's folder (default: [storage] data_dir in config)")
     parser.add_argument("--config", type=Path, help="a TOML file overriding config/default.toml")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("--version", action="version", version=f"newsdesk {metadata.version('newsdesk')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ask = commands.add_parser("ask", help="answer a question from the stored articles")
@@ -59,6 +62,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     feeds_cli.add_commands(commands)
+
+    config = commands.add_parser("config", help="the settings in effect")
+    config.add_subparsers(dest="config_command", required=True, metavar="ACTION").add_parser(
+        "show", help="print the effective settings (files and NEWSDESK_SECTION__KEY variables) as TOML, secrets hidden"
+    )
 
     evaluate = commands.add_parser("eval", help="measure answer quality on a question set (see README)")
     evaluate.add_argument("dataset", type=Path, help="a folder with corpus/*.txt and questions.jsonl")
@@ -200,7 +208,9 @@ async def _cmd_ingest(args: argparse.Namespace) -> int:
                 for problem in report.problems:
                     bar.write(f"error: {problem}", file=sys.stderr)
 
-            report = await engine.ingest_paths(files, args.scope, on_file=advance)
+            # The paths as given, not `files`: inside a folder a link to a folder is refused, but
+            # named on its own it would be walked.
+            report = await engine.ingest_paths(args.paths, args.scope, on_file=advance)
         print(
             f"{report.articles_added} article(s), {report.passages_added} passage(s) added; "
             f"{report.duplicates} already stored; {len(report.problems)} problem(s)."
@@ -400,6 +410,14 @@ async def _cmd_sync(args: argparse.Namespace) -> int:
     return await _with_bot(args, sync, serve=False)
 
 
+async def _cmd_config(args: argparse.Namespace) -> int:
+    from newsdesk.bot.config_show import effective_toml
+
+    settings = load_settings(args.config)
+    print(effective_toml(settings.with_data_dir(args.data_dir) if args.data_dir else settings))
+    return 0
+
+
 COMMANDS = {
     "ask": _cmd_ask,
     "ingest": _cmd_ingest,
@@ -412,14 +430,23 @@ COMMANDS = {
     "eval": _cmd_eval,
     "run": _cmd_run,
     "sync": _cmd_sync,
+    "config": _cmd_config,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    try:  # a bad config file or NEWSDESK_ variable is one line, before anything starts
+        logging_config = LoggingConfig.from_settings(load_settings(args.config))
+    except OSError as exc:
+        print(f"newsdesk: cannot read the config file {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # SettingsError, TOMLDecodeError, a setting out of range
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return 2
     # The bot is a service: it reports connecting, syncing and corpus scans unless asked to be quiet.
     verbose = args.verbose or args.command == "run"
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(logging_config, logging.INFO if verbose else logging.WARNING)
     # The model's loaders draw progress bars on stderr; the terminal answer needs none of them.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

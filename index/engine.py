@@ -155,6 +155,10 @@ class Engine:
         """Call listener (on the loop; it must not wait) once new articles are committed and searchable; returns its unsubscribe."""
         return self._events.subscribe(listener)
 
+    def observe_reads(self, listener: Callable[[float], None] | None) -> None:
+        """Tell listener the seconds each read of a shortlist by the reader takes (`[reader] enabled`); None: stop."""
+        self._scoring.on_read = listener
+
     # --- asking ------------------------------------------------------------------
 
     def check_question(self, question: str) -> str:

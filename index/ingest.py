@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
@@ -24,7 +25,16 @@ from .encoders import Encoders
 from .errors import ModelMismatchError
 from .events import ArticlesAdded, Events
 from .passages import passage_spans, sentence_spans
-from .reading import ArticleDraft, ReadLimits, ReadProblem, ReadResult, iter_corpus_files, read_document, read_path
+from .reading import (
+    ArticleDraft,
+    ReadLimits,
+    ReadProblem,
+    ReadResult,
+    display_name,
+    iter_corpus_files,
+    read_document,
+    read_path,
+)
 from .search import Search
 from .settings import Settings
 from .store import GLOBAL_SCOPE, NewArticle, NewPassage, NewSentence, Store
@@ -41,18 +51,27 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
 
 
-def chunks(articles: Sequence[ArticleDraft], max_chars: int) -> Iterator[list[ArticleDraft]]:
-    """Consecutive articles, grouped while their texts add up to at most max_chars (an article never splits)."""
-    chunk: list[ArticleDraft] = []
+def chunks(articles: Sequence[tuple[ArticleDraft, str]], max_chars: int) -> Iterator[list[tuple[ArticleDraft, str]]]:
+    """Consecutive (article, content hash) pairs, grouped while their texts add up to at most max_chars (an article never splits)."""
+    chunk: list[tuple[ArticleDraft, str]] = []
     size = 0
-    for draft in articles:
+    for draft, digest in articles:
         if chunk and size + len(draft.text) > max_chars:
             yield chunk
             chunk, size = [], 0
-        chunk.append(draft)
+        chunk.append((draft, digest))
         size += len(draft.text)
     if chunk:
         yield chunk
+
+
+def _stamp(path: Path) -> list[int]:
+    """A file's size and modification time; a link's own when it leads nowhere (broken, or a loop)."""
+    try:
+        info = path.stat()
+    except OSError:
+        info = path.lstat()
+    return [info.st_size, info.st_mtime_ns]
 
 
 def pooled_passage_vectors(passages: Iterable[NewPassage], vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -112,6 +131,9 @@ class Ingest:
         self._encoders = encoders
         self._indexes = indexes
         self._write_lock = asyncio.Lock()
+        # One file at a time per scope between counting what the scope holds and storing, so
+        # that two uploads to one server cannot both fit its limits and together pass them.
+        self._scope_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         # Reading and splitting files: off the event loop, below questions in priority.
         self._worker = background_executor("newsdesk-ingest")
 
@@ -164,15 +186,19 @@ class Ingest:
             A report per file: articles and passages added, duplicates, problems.
         """
         report = IngestReport()
-        limits = self._read_limits()
         async with self._indexes.writing():
             for path in iter_corpus_files(paths):
-                result = await self._in_worker(read_path, path, limits)
-                file_report = await self._store_read(result, path.name, scope, strict=False)
+                file_report = await self._ingest_path(path, scope)
                 report.files.append(file_report)
                 if on_file:
                     on_file(file_report)
         return report
+
+    async def _ingest_path(self, path: Path, scope: str) -> FileReport:
+        """Read and store one file. Whatever is wrong with the file is its report's problem (`read_path`
+        never raises); a failing store raises, as every file after would meet it too."""
+        result = await self._in_worker(read_path, path, self._read_limits())
+        return await self._store_read(result, display_name(path.name), scope, strict=False)
 
     async def ingest_folder_if_changed(
         self, folder: Path, scope: str = GLOBAL_SCOPE, on_file: Callable[[FileReport], None] | None = None
@@ -203,7 +229,7 @@ class Ingest:
         self, folder: Path, scope: str, on_file: Callable[[FileReport], None] | None, lease: str
     ) -> IngestReport | None:
         files = list(iter_corpus_files([folder]))
-        stats = {str(f.relative_to(folder)): [f.stat().st_size, f.stat().st_mtime_ns] for f in files}
+        stats = {str(f.relative_to(folder)): _stamp(f) for f in files}
         signature = hashlib.sha256(json.dumps([scope, sorted(stats.items())]).encode()).hexdigest()
         key = f"folder_signature:{folder.resolve()}"
         if await self._store.get_meta(key) == signature:
@@ -219,8 +245,10 @@ class Ingest:
             for path in files:
                 await self._store.take_lease(lease, FOLDER_LEASE_SECONDS)
                 name = str(path.relative_to(folder))
-                (file_report,) = (await self.ingest_paths([path], scope, on_file)).files
+                file_report = await self._ingest_path(path, scope)
                 report.files.append(file_report)
+                if on_file:
+                    on_file(file_report)
                 kept = previous[name]["articles"] if previous.get(name, {}).get("stat") == stats[name] else []
                 record[name] = {"stat": stats[name], "articles": kept + file_report.article_ids}
         await self._store.set_meta(files_key, json.dumps(record))
@@ -241,28 +269,74 @@ class Ingest:
         """
         async with self._indexes.writing():
             result = await self._in_worker(read_document, data, name, self._read_limits())
-            return await self._store_read(result, name, scope, strict=strict)
+            return await self._store_read(result, display_name(name), scope, strict=strict)
 
     async def _store_read(self, result: ReadResult, name: str, scope: str, *, strict: bool) -> FileReport:
-        """Store a file's articles a chunk at a time (`chunks`), each chunk committed whole."""
+        """Store a file's new articles a chunk at a time (`chunks`), each chunk committed whole,
+        as many as the scope's limits allow (strict: all of them, or none)."""
         report = FileReport(origin=name, problems=list(result.problems))
         if strict and result.problems:
             return report
-        seen: set[str] = set()
-        for chunk in chunks(result.articles, self._settings.corpus.chunk_chars):
-            digests = await self._in_worker(lambda: [content_hash(d.text) for d in chunk])
+        digests = await self._in_worker(lambda: [content_hash(d.text) for d in result.articles])
+        async with self._scope_lock(scope):
             fresh: list[tuple[ArticleDraft, str]] = []
-            for draft, digest in zip(chunk, digests):
+            seen: set[str] = set()
+            for draft, digest in zip(result.articles, digests):
                 if digest in seen or await self._store.has_article(scope, digest):
                     report.duplicates += 1
                 else:
                     seen.add(digest)
                     fresh.append((draft, digest))
-            if fresh:
-                await self._store_chunk(fresh, scope, report)
+            taken, over = await self._within_scope_limits(fresh, scope, name, strict=strict)
+            if over is not None:
+                report.problems.append(over)
+                if strict:
+                    return report
+            for chunk in chunks(taken, self._settings.corpus.chunk_chars):
+                await self._store_chunk(chunk, scope, report)
         async with self._write_lock:
             await self._indexes.save()
         return report
+
+    def _scope_lock(self, scope: str) -> asyncio.Lock:
+        lock = self._scope_locks.get(scope)
+        if lock is None:
+            lock = self._scope_locks[scope] = asyncio.Lock()
+        return lock
+
+    async def _within_scope_limits(
+        self, fresh: list[tuple[ArticleDraft, str]], scope: str, name: str, *, strict: bool
+    ) -> tuple[list[tuple[ArticleDraft, str]], ReadProblem | None]:
+        """The first of the new articles that fit in the scope's limits, and the problem naming the limit the rest would pass.
+
+        The global scope has no limits: it is the operator's (corpus/, `newsdesk ingest`, the
+        feeds in config), and the limits keep one server's admins from filling a shared host,
+        not the operator from filling their own.
+        """
+        if scope == GLOBAL_SCOPE or not fresh:
+            return fresh, None
+        corpus = self._settings.corpus
+        stored_articles, stored_bytes = await self._store.usage(scope)
+        sizes = [len(draft.text.encode()) for draft, _ in fresh]
+        room_articles, room_bytes = corpus.max_articles_per_scope - stored_articles, corpus.max_bytes_per_scope - stored_bytes
+        taken = 0
+        for size in sizes[: max(0, room_articles)]:
+            if size > room_bytes:
+                break
+            room_bytes -= size
+            taken += 1
+        if taken == len(fresh):
+            return fresh, None
+        if taken >= room_articles:
+            limit, setting = f"{corpus.max_articles_per_scope:,} articles", "max_articles_per_scope"
+            stored, adding = f"{stored_articles:,} article(s)", f"{len(fresh):,}"
+        else:
+            limit, setting = f"{corpus.max_bytes_per_scope:,} bytes of article text", "max_bytes_per_scope"
+            stored, adding = f"{stored_bytes:,} bytes", f"{sum(sizes):,} bytes"
+        reason = f"over this server's limit of {limit} ([corpus] {setting}): it has {stored} stored and this file's new articles add {adding}"
+        if taken and not strict:
+            reason += f"; only the first {taken:,} of them were stored"
+        return fresh[:taken], ReadProblem(name, reason)
 
     def _new_articles(self, fresh: list[tuple[ArticleDraft, str]], scope: str, texts: dict[str, str]) -> list[NewArticle]:
         """The articles to store, split into passages and sentences (whose texts go into texts by hash)."""

@@ -7,13 +7,17 @@ in one sentence; nothing here raises for bad input.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from .passages import SENTENCE_END, paragraph_spans
+from .untrusted import clip, describe_error, describe_value, plain_line, short, unsafe_marked
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
 
@@ -33,11 +37,12 @@ _DERIVED_TITLE_CHARS = 90
 _ISO_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 # Control characters other than tab, newline and carriage return mark a binary file.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# In a file name shown to a user, line breaks too would let the uploader write extra lines.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NAME_MAX_CHARS = 120
 # Front matter is a few lines of metadata; a larger block is not an article's header.
 _FRONT_MATTER_MAX_CHARS = 16_000
+# More digits than any date, count or id in an article's metadata needs; Python refuses to
+# convert over 4,300 anyway, with an error that would otherwise end an ingest run.
+_MAX_NUMBER_DIGITS = 100
 
 
 @dataclass(frozen=True)
@@ -78,37 +83,76 @@ class ReadLimits:
 def iter_corpus_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Yield the article files named, walking folders (hidden entries skipped).
 
-    A file named explicitly is yielded whatever its suffix, so that `read_document`
-    can say why it is refused; inside folders only supported suffixes are taken.
+    A file named explicitly is yielded whatever its suffix, so that `read_path` can say
+    why it is refused. Inside folders, files with a supported suffix are taken, and so is
+    anything that is neither a file nor a folder (a named pipe, a device, a link to a folder,
+    a broken link or a loop of links), so that `read_path` refuses it with a line rather
+    than skip it unseen. Links to folders are never followed inside a folder, so a loop of
+    links cannot make the walk endless.
     """
     for path in map(Path, paths):
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                if hidden or (child.is_dir() and not child.is_symlink()):
+                    continue
+                if not child.is_file() or child.suffix.lower() in SUPPORTED_SUFFIXES:
                     yield child
         else:
             yield path
 
 
 def read_path(path: Path, limits: ReadLimits) -> ReadResult:
-    """Read one file from disk into articles; problems come back, never raise."""
-    name = path.name
+    """Read one file from disk into articles; problems come back, never raise.
+
+    Only a regular file is opened (a named pipe would block, a device never end), and at
+    most one byte over the size limit is read from it, whatever its size claimed.
+    """
+    name = display_name(path.name)
     try:
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            return _refused(name, _too_big(size, limits.max_file_bytes))
-        data = path.read_bytes()
+        kind = _file_kind(os.stat(path).st_mode)
+        if kind is None:
+            # O_NONBLOCK: should a named pipe replace the file after the check, opening it
+            # returns at once instead of waiting for a writer; the check below refuses it.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+            with open(fd, "rb") as file:
+                opened = os.fstat(file.fileno())
+                kind, size = _file_kind(opened.st_mode), opened.st_size
+                fits = kind is None and size <= limits.max_file_bytes
+                data = file.read(limits.max_file_bytes + 1) if fits else b""
     except FileNotFoundError:
-        return _refused(str(path), "no such file")
+        broken = os.path.islink(path)
+        return _refused(display_name(str(path)), "a broken link: what it points to does not exist" if broken else "no such file")
     except OSError as exc:
-        return _refused(str(path), f"cannot be read ({exc.strerror or exc})")
-    return read_document(data, name, limits)
+        if exc.errno == errno.ELOOP:
+            return _refused(display_name(str(path)), "a loop of symbolic links, not a file")
+        return _refused(display_name(str(path)), f"cannot be read ({clip(exc.strerror or str(exc), 80)})")
+    if kind is not None:
+        return _refused(name, f"{kind}, not a regular file; only regular files are read")
+    if size > limits.max_file_bytes:
+        return _refused(name, _too_big(size, limits.max_file_bytes))
+    if len(data) > limits.max_file_bytes:  # it grew while read, or its size was not its length
+        return _refused(name, f"file is over the {limits.max_file_bytes:,}-byte limit")
+    return read_document(data, path.name, limits)
+
+
+def _file_kind(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = {
+        stat.S_ISDIR: "a folder (links to folders are not followed inside a folder)",
+        stat.S_ISFIFO: "a named pipe",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+    }
+    return next((words for test, words in kinds.items() if test(mode)), "a special file")
 
 
 def display_name(name: str) -> str:
     """A file name fit for a one-line message: control characters and line breaks replaced, length capped."""
-    shown = _UNPRINTABLE.sub("?", name)
+    shown = unsafe_marked(name)
     if len(shown) <= _NAME_MAX_CHARS:
         return shown
     tail = 20  # the end of a long name (its suffix, a date) tells files apart best
@@ -126,10 +170,18 @@ def read_document(data: bytes, name: str, limits: ReadLimits) -> ReadResult:
     Returns:
         The articles found and the problems met.
     """
-    suffix = Path(name).suffix.lower()
-    name = display_name(name)
+    shown = display_name(name)
+    try:
+        return _read_text(data, Path(name).suffix.lower(), shown, limits)
+    except Exception as exc:  # whatever a parser meets in a hostile file is that file's problem, not the run's
+        return _refused(shown, f"could not be read ({describe_error(exc)})")
+
+
+def _read_text(data: bytes, suffix: str, name: str, limits: ReadLimits) -> ReadResult:
+    """`read_document` for a file of that suffix, whose name is already fit to show."""
     if suffix not in SUPPORTED_SUFFIXES:
-        return _refused(name, f"unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED_SUFFIXES)}")
+        shown = clip(display_name(suffix), 20) or "(none)"
+        return _refused(name, f"unsupported file type {shown}; use one of {', '.join(SUPPORTED_SUFFIXES)}")
     if len(data) > limits.max_file_bytes:
         return _refused(name, _too_big(len(data), limits.max_file_bytes))
     if not data.strip():
@@ -193,7 +245,7 @@ def derive_title(text: str) -> str:
     spans = paragraph_spans(text)
     first = text[slice(*spans[0])] if spans else ""
     dateline = _DATELINE.match(first)
-    words = " ".join(first[dateline.end() if dateline else 0 :].lstrip("#").split())
+    words = plain_line(first[dateline.end() if dateline else 0 :].lstrip("#"))
     if len(words) <= _DERIVED_TITLE_CHARS:
         return words
     cut = words[:_DERIVED_TITLE_CHARS].rsplit(" ", 1)[0]
@@ -218,7 +270,7 @@ def _normalise_date(value: object) -> str | None:
             return dt.date.fromisoformat(value.strip()[:10]).isoformat()
         except ValueError:
             pass
-    raise ValueError(f"date {value!r} is not a YYYY-MM-DD date")
+    raise ValueError(f"date: {describe_value(value)} is not a YYYY-MM-DD date")
 
 
 def _parse_txt(text: str, name: str) -> ReadResult:
@@ -247,34 +299,57 @@ def _parse_txt(text: str, name: str) -> ReadResult:
         body_end = len(text[:last_line_start].rstrip())
     body = text[body_start:body_end]
     article = ArticleDraft(
-        title=title or derive_title(body),
+        title=plain_line(title or "") or derive_title(body),
         text=body,
         origin=name,
-        source=source or _dateline_agency(body),
+        source=plain_line(source or _dateline_agency(body) or "") or None,
         date=_date_in_name(name),
     )
     return ReadResult(articles=[article])
 
 
-def _parse_md(text: str, name: str) -> ReadResult:
+class _AliasInFrontMatter(Exception):
+    """Front matter refers back to an anchored value (*name)."""
+
+
+def _front_matter_handler():
+    """python-frontmatter's YAML handler, loading safely and refusing aliases."""
     import frontmatter  # imported here: only markdown files need it
     import yaml
 
-    class PurePythonYAML(frontmatter.YAMLHandler):
+    class FrontMatterLoader(yaml.SafeLoader):
         # PyYAML's C loader recurses without limit and can overflow the C stack on deeply
-        # nested input; the pure-Python loader raises RecursionError instead.
+        # nested input; this pure-Python one raises RecursionError instead.
+
+        def compose_node(self, parent, index):
+            # An alias repeats an anchored value without its text: nine aliases of nine
+            # aliases, eight deep, are 472 bytes that build 43 million items ("billion
+            # laughs"). Refused as the composer meets the first one, before anything is built.
+            if self.check_event(yaml.AliasEvent):
+                raise _AliasInFrontMatter
+            return super().compose_node(parent, index)
+
+    class FrontMatterYAML(frontmatter.YAMLHandler):
         def load(self, fm: str, **kwargs):
-            return yaml.load(fm, Loader=yaml.SafeLoader)
+            return yaml.load(fm, Loader=FrontMatterLoader)
+
+    return FrontMatterYAML()
+
+
+def _parse_md(text: str, name: str) -> ReadResult:
+    import frontmatter  # imported here: only markdown files need it
 
     head = text[: _FRONT_MATTER_MAX_CHARS + 8]
     if text.startswith("---") and "\n---" not in head[3:]:
         return _refused(name, f"front matter over {_FRONT_MATTER_MAX_CHARS:,} characters, or not closed by ---")
     try:
-        post = frontmatter.loads(text, handler=PurePythonYAML())
+        post = frontmatter.loads(text, handler=_front_matter_handler())
+    except _AliasInFrontMatter:
+        return _refused(name, "front matter uses a YAML alias (*name), which is not allowed; write the value out")
     except RecursionError:
         return _refused(name, "front matter nested too deeply")
     except Exception as exc:  # the YAML parser's many error types all mean the same here
-        return _refused(name, f"front matter is not valid YAML ({str(exc).splitlines()[0]})")
+        return _refused(name, f"front matter is not valid YAML ({short(exc, 100)})")
     if not isinstance(post.metadata, dict):
         return _refused(name, "front matter must be a YAML mapping (title: ..., date: ...)")
     body = post.content.strip()
@@ -318,9 +393,12 @@ def _parse_jsonl(text: str, name: str) -> ReadResult:
             continue
         origin = f"{name}:{lineno}"
         try:
-            record = json.loads(line)
+            record = json.loads(line, parse_int=_json_int)
         except json.JSONDecodeError as exc:
             result.problems.append(ReadProblem(origin, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+            continue
+        except _NumberTooLong as exc:
+            result.problems.append(ReadProblem(origin, str(exc)))
             continue
         except RecursionError:
             result.problems.append(ReadProblem(origin, "JSON nested too deeply"))
@@ -341,6 +419,17 @@ def _parse_jsonl(text: str, name: str) -> ReadResult:
     return result
 
 
+class _NumberTooLong(ValueError):
+    pass
+
+
+def _json_int(digits: str) -> int:
+    """A JSON integer; refused (`_NumberTooLong`) if longer than any metadata needs."""
+    if len(digits) > _MAX_NUMBER_DIGITS:
+        raise _NumberTooLong(f"a number {len(digits):,} digits long; numbers here have at most {_MAX_NUMBER_DIGITS} digits")
+    return int(digits)
+
+
 def _article_from_fields(fields: dict, body: str, origin: str, default_date: str | None = None) -> ArticleDraft:
     """Build an article from metadata fields, checking their types."""
     values = {}
@@ -349,17 +438,24 @@ def _article_from_fields(fields: dict, body: str, origin: str, default_date: str
         if value is not None and not isinstance(value, str):
             raise ValueError(f"\"{key}\" must be a string, not {type(value).__name__}")
         values[key] = value.strip() if value and value.strip() else None
-    # JSON escapes can smuggle in what the byte-level checks refused: control characters
-    # and unpaired surrogates (which no UTF-8 store can hold).
+    # Unpaired surrogates (escaped in JSON or YAML) no UTF-8 store can hold: a file that
+    # writes one anywhere is malformed, and is refused rather than stored altered.
     for key, value in (("text", body), *values.items()):
         if value is None:
             continue
-        if _CONTROL.search(value):
-            raise ValueError(f"\"{key}\" contains control characters")
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise ValueError(f"\"{key}\" contains an unpaired surrogate (\\ud800-\\udfff) escape") from None
+    # Escapes (JSON's, YAML's, HTML's) can smuggle in what the byte-level checks refused.
+    # A title or source is shown on one line, so its terminal escapes, control characters
+    # and bidirectional overrides go; the text is quoted verbatim, so it is refused instead,
+    # and so is a url, which is no longer the same url without them.
+    for key in ("title", "source"):
+        values[key] = plain_line(values[key] or "") or None
+    for key, value in (("text", body), ("url", values.get("url"))):
+        if value is not None and _CONTROL.search(value):
+            raise ValueError(f"\"{key}\" contains control characters")
     date = _normalise_date(fields.get("date")) or default_date
     return ArticleDraft(
         title=values["title"] or derive_title(body),

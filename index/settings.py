@@ -1,14 +1,19 @@
-"""Settings: `config/default.toml`, overlaid by the file named in NEWSDESK_CONFIG."""
+"""Settings: `config/default.toml`, overlaid by the file named in NEWSDESK_CONFIG, then by
+`NEWSDESK_SECTION__KEY` environment variables (`NEWSDESK_RETRIEVAL__TOP_K=5`)."""
 
 from __future__ import annotations
 
+import json
 import os
+import reprlib
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_path
+
+from .errors import NewsdeskError
 
 # The folder holding config/ and corpus/: the checkout, or the installed `newsdesk` package,
 # which carries both as package data in the same places.
@@ -35,6 +40,8 @@ class CorpusSettings:
     max_file_bytes: int = 5_000_000
     max_article_chars: int = 500_000
     chunk_chars: int = 20_000
+    max_articles_per_scope: int = 2_000
+    max_bytes_per_scope: int = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -138,10 +145,14 @@ class FeedSettings:
     max_backoff_seconds: int = 86_400
     failing_after: int = 3
     user_agent: str = "newsdesk/0.1 (feed reader of a news-quoting Discord bot)"
+    max_items_per_poll: int = 100
+    page_fetches_at_once: int = 4
+    max_feeds_per_server: int = 20
 
     def __post_init__(self):
-        if self.poll_seconds < 1:
-            raise ValueError("config: [feeds] poll_seconds must be at least 1")
+        for key in ("poll_seconds", "max_items_per_poll", "page_fetches_at_once", "max_feeds_per_server"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"config: [feeds] {key} must be at least 1")
         object.__setattr__(self, "urls", tuple(self.urls))
         object.__setattr__(self, "allowed_networks", tuple(self.allowed_networks))
 
@@ -177,6 +188,10 @@ def _merge(base: dict, override: dict) -> dict:
     return merged
 
 
+class SettingsError(NewsdeskError, ValueError):
+    """A config file or NEWSDESK_ variable that cannot be read; the message says which, in one line."""
+
+
 def read_section(cls, table: dict, section: str):
     """A settings dataclass from one config table; unknown keys are an error.
 
@@ -194,7 +209,7 @@ def read_section(cls, table: dict, section: str):
     known = {f.name: f for f in fields(cls)}
     unknown = set(table) - set(known)
     if unknown:
-        raise ValueError(f"config: unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
+        raise SettingsError(f"config: unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
     values = {}
     for name, value in table.items():
         if known[name].type == "Path":
@@ -229,6 +244,9 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
 
     Returns:
         The merged settings.
+
+    Raises:
+        SettingsError: an unknown key, or a NEWSDESK_SECTION__KEY value of the wrong type.
     """
     with open(DEFAULT_CONFIG, "rb") as fh:
         table = tomllib.load(fh)
@@ -236,6 +254,74 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     if path:
         with open(path, "rb") as fh:
             table = _merge(table, tomllib.load(fh))
+    table = _merge(table, environment_overrides(os.environ, table))
     sections = {name: read_section(cls, table.get(name, {}), name) for name, cls in _SECTIONS.items()}
     extra = {name: value for name, value in table.items() if name not in _SECTIONS}
     return Settings(**sections, extra=extra)
+
+
+ENV_PREFIX = "NEWSDESK_"
+# A value is named, never echoed whole: it may be long, or hold something not meant for the log.
+_shown = reprlib.Repr()
+_shown.maxstring = 60
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def environment_overrides(environ: dict[str, str], table: dict) -> dict:
+    """The `NEWSDESK_SECTION__KEY` variables of environ as a table to merge over the config's.
+
+    Each value is read as the type of its setting: the dataclass field's for the engine's
+    sections, the default's for the sections the engine keeps as plain tables (`[discord]`,
+    whose every key config/default.toml sets). Lists are TOML (or JSON) arrays.
+    NEWSDESK_CONFIG and NEWSDESK_DATABASE_URL name no section and are left alone.
+
+    Raises:
+        SettingsError: a section or key that does not exist, or a value that is not of its type.
+    """
+    overrides: dict[str, dict] = {}
+    for variable, raw in sorted(environ.items()):
+        if not variable.startswith(ENV_PREFIX) or "__" not in variable:
+            continue
+        section, _, key = variable[len(ENV_PREFIX) :].lower().partition("__")
+        overrides.setdefault(section, {})[key] = _env_value(variable, raw, _setting_kind(variable, section, key, table))
+    return overrides
+
+
+def _setting_kind(variable: str, section: str, key: str, table: dict) -> str:
+    """"int", "float", "bool", "str", "Path" or "list": what a setting holds."""
+    if section in _SECTIONS:
+        known = {f.name: f.type for f in fields(_SECTIONS[section])}
+        if key not in known:
+            raise SettingsError(f"{variable}: [{section}] has no setting {key!r}")
+        kind = known[key]
+        return "list" if kind.startswith(("tuple", "list")) else kind
+    if not isinstance(table.get(section), dict):
+        raise SettingsError(f"{variable}: no config section [{section}]")
+    if key not in table[section]:
+        raise SettingsError(f"{variable}: [{section}] has no setting {key!r}")
+    default = table[section][key]
+    return "list" if isinstance(default, list) else type(default).__name__
+
+
+def _env_value(variable: str, raw: str, kind: str) -> Any:
+    try:
+        if kind == "bool":
+            if raw.strip().lower() not in _TRUE | _FALSE:
+                raise ValueError
+            return raw.strip().lower() in _TRUE
+        if kind in ("int", "float"):
+            return {"int": int, "float": float}[kind](raw.strip())
+        if kind == "list":
+            try:
+                value = tomllib.loads(f"value = {raw}")["value"]
+            except tomllib.TOMLDecodeError:
+                value = json.loads(raw)
+            if not isinstance(value, list):
+                raise ValueError
+            return value
+    except ValueError:  # JSONDecodeError and TOMLDecodeError are ValueErrors too
+        wanted = {"bool": "true or false", "list": "a list such as [\"a\", \"b\"]"}.get(kind, f"a number ({kind})")
+        raise SettingsError(
+            f"{variable}: expected {wanted}, got {_shown.repr(raw)} (str of {len(raw)} characters)"
+        ) from None
+    return raw  # str and Path: as given (read_section makes a relative Path the project's)

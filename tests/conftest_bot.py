@@ -44,13 +44,13 @@ EPHEMERAL = 64
 def bot_settings(tmp_path: Path, **discord: Any) -> Settings:
     """Hashing-embedder settings in tmp_path, with an empty corpus folder and `[discord]` overrides.
 
-    By default the periodic corpus scan is off and the ask cooldown is generous, so
-    tests that do not test them are not affected by them.
+    By default the periodic corpus scan is off and the ask and search budgets are generous,
+    so tests that do not test them are not affected by them.
     """
     settings = hashing_settings(tmp_path / "data")
     corpus = tmp_path / "corpus"
     corpus.mkdir(exist_ok=True)
-    table = {**load_settings().extra["discord"], "corpus_scan_seconds": 0, "ask_rate": 1000, **discord}
+    table = {**load_settings().extra["discord"], "corpus_scan_seconds": 0, "ask_rate": 1000, "search_rate": 1000, **discord}
     return replace(settings, corpus=replace(settings.corpus, dir=corpus), extra={**settings.extra, "discord": table})
 
 

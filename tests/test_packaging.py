@@ -41,6 +41,17 @@ def test_every_package_in_the_checkout_is_installed():
     assert {"newsdesk.config", "newsdesk.corpus"} <= set(config["packages"])
 
 
+def test_ci_runs_the_readmes_test_command_from_the_lock_file():
+    """.ci/run's last line is the command the README gives, installing from the hashed lock file."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    ci_command = (PROJECT_ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert f"```bash\n{ci_command}\n```" in readme
+    assert "--require-hashes -r requirements/test.lock" in ci_command
+    lock = (PROJECT_ROOT / "requirements" / "test.lock").read_text(encoding="utf-8")
+    assert "\ntorch==2.13.0+cpu \\\n    --hash=sha256:" in lock  # the CPU build, not a multi-GB CUDA one
+    assert "\nnvidia-" not in lock
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     """A fresh venv holding only the built wheel; its dependencies are this venv's packages.

@@ -14,10 +14,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from newsdesk.index import Engine, Settings
+from newsdesk.index import Engine, NewsdeskError, Settings
 
 from .config import DiscordConfig
 from .identify import IdentifyTurns, identify_turns
+from .metrics import BotMetrics, MetricsConfig, MetricsServer
 from .reading import StartupReading
 from .replies import NO_MENTIONS, report
 
@@ -32,6 +33,10 @@ EXTENSIONS = (
     "newsdesk.bot.discord.cogs.feeds",
     "newsdesk.bot.discord.cogs.help",
 )
+
+
+class MetricsUnavailableError(NewsdeskError):
+    """`[metrics] listen` names an address the bot cannot serve on (taken, or not this machine's)."""
 
 
 class NewsdeskTree(app_commands.CommandTree):
@@ -80,9 +85,17 @@ class NewsdeskBot(commands.AutoShardedBot):
         # connects; until then, answers say they may be incomplete.
         self.reading = StartupReading()
         self._max_concurrency: int | None = None
+        self.metrics = BotMetrics()
+        self._metrics_address = MetricsConfig.from_settings(settings).address()
+        self._metrics_server: MetricsServer | None = None
+        # set once the engine is open and its indexes and model loaded: /healthz is 200 from then
+        self._answering = False
 
     async def setup_hook(self) -> None:
+        if self.serve and self._metrics_address:  # first: /healthz says "starting" meanwhile
+            await self._serve_metrics(*self._metrics_address)
         self.engine = await Engine.open(settings=self.engine_settings)
+        self.engine.observe_reads(self.metrics.reader_seconds.observe)
         shards_elsewhere = self.shard_ids is not None and len(self.shard_ids) < (self.shard_count or 0)
         backend = self.engine_settings.storage.backend
         self.identify_turns = identify_turns(shards_elsewhere, backend, self.application_id, self.config)
@@ -90,9 +103,23 @@ class NewsdeskBot(commands.AutoShardedBot):
             await self.load_extension(extension)
         if self.serve:
             await self.engine.warm_up()  # load the model now, not on the first question
+            self._answering = True
             await self.sync_commands_if_changed()
 
+    async def _serve_metrics(self, host: str, port: int) -> None:
+        server = MetricsServer(self.metrics, lambda: self.engine if self._answering else None)
+        try:
+            await server.start(host, port)
+        except OSError as exc:
+            await server.stop()
+            raise MetricsUnavailableError(f"cannot serve metrics on {host}:{port} ({exc.strerror or exc})") from None
+        self._metrics_server = server
+
     async def close(self) -> None:
+        self._answering = False
+        if self._metrics_server is not None:
+            await self._metrics_server.stop()
+            self._metrics_server = None
         await super().close()
         engine = self.__dict__.pop("engine", None)  # close() may run twice; the engine closes once
         if engine is not None:

@@ -251,17 +251,15 @@ def upload_embed(lines: Sequence[str]) -> discord.Embed:
     return discord.Embed(title="Upload report", description=description, colour=ANSWER_COLOUR)
 
 
-def stats_embed(stats: Stats, uploaded_here: int) -> discord.Embed:
-    """/corpus stats: what this server can search, and the index shared by every server."""
+def stats_embed(stats: Stats, added_here: Stats, feeds: int) -> discord.Embed:
+    """/corpus stats: what this server can search and how much of it is its own (uploads and feeds).
+
+    Nothing about other servers or the host: the index and storage are shared by every server.
+    """
     embed = discord.Embed(title="Corpus", colour=ANSWER_COLOUR)
-    embed.add_field(name="Articles", value=f"{stats.articles:,} ({uploaded_here:,} uploaded here)")
-    embed.add_field(name="Passages", value=f"{stats.passages:,}")
-    embed.add_field(
-        name="Search index (all servers)",
-        value=f"{stats.index_vectors:,} vectors, {stats.index_bytes / 1_000_000:.1f} MB\nmodel `{stats.model}`",
-        inline=False,
-    )
-    embed.add_field(name="Storage", value=clip(stats.storage, FIELD_LIMIT), inline=False)
+    embed.add_field(name="Articles", value=f"{stats.articles:,} ({added_here.articles:,} added here)")
+    embed.add_field(name="Passages", value=f"{stats.passages:,} ({added_here.passages:,} added here)")
+    embed.add_field(name="Feeds", value=f"{feeds:,}")
     if stats.last_added is not None:
         added = discord.utils.format_dt(datetime.fromtimestamp(stats.last_added.added_at, timezone.utc), "R")
         last = clip(f"{article_line(stats.last_added)}, {added}", FIELD_LIMIT)

@@ -67,8 +67,6 @@ def explain(error: BaseException, where: str) -> str:
     """The sentence to show a member for an error; faults of ours are logged (with `where`) and get an apology."""
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
-    if isinstance(error, app_commands.CommandOnCooldown):
-        return f"You're asking quickly: try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.CommandNotFound):  # Discord has not caught up with a sync yet
         return "That command has changed; Discord updates its list within a few minutes."
     if isinstance(error, app_commands.NoPrivateMessage):

@@ -16,7 +16,16 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
+from ..untrusted import short
+
 ALLOWED_SCHEMES = ("http", "https")
+# Networks Python's ipaddress counts as global that a feed may not reach all the same: 6to4 wraps
+# any IPv4 address (2002:7f00:1:: is 127.0.0.1 to a host with a 6to4 relay), and 192.0.0.0/24
+# holds protocol assignments (NAT64 discovery, DS-Lite, TURN anycast), none of them a news site.
+_REFUSED_NETWORKS = (
+    (ipaddress.ip_network("2002::/16"), "6to4"),
+    (ipaddress.ip_network("192.0.0.0/24"), "protocol-assignment"),
+)
 
 
 class BlockedAddressError(OSError):
@@ -43,6 +52,9 @@ class AddressPolicy:
 
 
 def _non_public_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    for network, kind in _REFUSED_NETWORKS:
+        if ip in network:
+            return f"a {kind} address"
     for kind, flag in (
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
@@ -64,15 +76,17 @@ def check_url(url: URL, policy: AddressPolicy) -> None:
         BlockedAddressError: with the reason.
     """
     if url.scheme not in ALLOWED_SCHEMES:
-        raise BlockedAddressError(f"only http and https urls are fetched, not {url.scheme or 'a relative'} url {url}")
+        raise BlockedAddressError(
+            f"only http and https urls are fetched, not {short(url.scheme or 'a relative', 20)} url {short(url)}"
+        )
     if not url.host:
-        raise BlockedAddressError(f"{url} has no host")
+        raise BlockedAddressError(f"{short(url)} has no host")
     try:
         reason = policy.refusal(url.host)
     except ValueError:
         return  # a name: the resolver checks what it resolves to
     if reason:
-        raise BlockedAddressError(f"{url.host} is {reason}; only public addresses are fetched")
+        raise BlockedAddressError(f"{short(url.host)} is {reason}; only public addresses are fetched")
 
 
 class PublicOnlyResolver(AbstractResolver):
@@ -87,7 +101,7 @@ class PublicOnlyResolver(AbstractResolver):
         for result in results:
             reason = self._policy.refusal(result["host"])
             if reason:
-                raise BlockedAddressError(f"{host} resolves to {result['host']}, {reason}; only public addresses are fetched")
+                raise BlockedAddressError(f"{short(host)} resolves to {result['host']}, {reason}; only public addresses are fetched")
         return results
 
     async def close(self) -> None:

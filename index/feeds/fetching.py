@@ -19,6 +19,7 @@ from yarl import URL
 
 from ..settings import FeedSettings
 from .addresses import AddressPolicy, BlockedAddressError, PublicOnlyResolver, check_url
+from ..untrusted import short
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _READ_CHUNK = 64 * 1024
@@ -110,15 +111,15 @@ class Fetcher:
             async with asyncio.timeout(timeout):
                 return await self._follow(URL(url), max_bytes, headers or {})
         except TimeoutError:
-            raise FetchError(f"{url} did not answer in full within {timeout:g} seconds") from None
+            raise FetchError(f"{short(url)} did not answer in full within {timeout:g} seconds") from None
         except BlockedAddressError as exc:
             raise FetchError(f"refused: {exc}") from None
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, BlockedAddressError):
                 raise FetchError(f"refused: {exc.os_error}") from None
-            raise FetchError(f"cannot connect to {exc.host}: {exc.os_error.strerror or exc.os_error}") from None
+            raise FetchError(f"cannot connect to {short(exc.host)}: {short(exc.os_error.strerror or exc.os_error)}") from None
         except (aiohttp.ClientError, ValueError) as exc:
-            raise FetchError(f"{url} could not be fetched ({exc.__class__.__name__}: {exc})") from None
+            raise FetchError(f"{short(url)} could not be fetched ({exc.__class__.__name__}: {short(exc)})") from None
 
     async def _follow(self, start: URL, max_bytes: int, headers: dict[str, str]) -> Fetched:
         url = start
@@ -130,19 +131,19 @@ class Fetcher:
                     continue
                 if response.status >= 400:
                     raise FetchError(
-                        f"{url} answered HTTP {response.status} {response.reason or ''}".rstrip(),
+                        f"{short(url)} answered HTTP {response.status} {short(response.reason or '', 60)}".rstrip(),
                         retry_after(response.headers.get("Retry-After"), time.time()),
                     )
                 if response.status not in (200, 304):
-                    raise FetchError(f"{url} answered HTTP {response.status}, not a page")
+                    raise FetchError(f"{short(url)} answered HTTP {response.status}, not a page")
                 body = await _read_bounded(response, max_bytes, url)
                 return Fetched(str(url), response.status, response.headers, body)
-        raise FetchError(f"{start} redirected more than {self._settings.max_redirects} times")
+        raise FetchError(f"{short(start)} redirected more than {self._settings.max_redirects} times")
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, max_bytes: int, url: URL) -> bytes:
     """The body, refused as soon as it passes max_bytes (a declared length over it is refused unread)."""
-    too_big = f"{url} is over the {max_bytes:,}-byte limit"
+    too_big = f"{short(url)} is over the {max_bytes:,}-byte limit"
     if response.content_length is not None and response.content_length > max_bytes:
         raise FetchError(too_big)
     chunks, size = [], 0

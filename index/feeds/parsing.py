@@ -22,6 +22,8 @@ import defusedxml.ElementTree
 import feedparser
 from defusedxml import DefusedXmlException
 
+from ..untrusted import ESCAPE_SEQUENCE, clean_name, shown
+
 _JSON_TYPES = ("application/feed+json", "application/json")
 _XML_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")
 # Servers often label feeds loosely; these are read by sniffing the body.
@@ -30,6 +32,16 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _JSON_FEED_VERSION = re.compile(r"^https?://jsonfeed\.org/version/1(\.1)?/?$")
 _XML_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 _LOOKS_LIKE_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.I | re.S)
+# Text codecs that are no character set a feed is written in: they read escapes, punycode or
+# UTF-7's base64 runs (markup hidden in plain ASCII), or refuse everything.
+_NOT_CHARSETS = frozenset({"utf-7", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined", "charmap"})
+# Control characters XML 1.0 forbids, raw or as character references: sloppy feeds carry them
+# (pasted from word processors), and they would make the whole feed unreadable for one title.
+_XML_CONTROL_BYTES = re.compile(ESCAPE_SEQUENCE.encode() + rb"|[\x00-\x08\x0b\x0c\x0e-\x1f]")  # escape sequences whole
+_XML_CONTROL_REFERENCES = re.compile(rb"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01])|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]));")
+# The longest number a JSON feed may hold: ids and counts are short; a 5,000-digit number is an
+# attack on int() (Python refuses to convert over 4,300 digits, and converts slowly below).
+JSON_NUMBER_MAX_CHARS = 40
 
 
 class FeedError(Exception):
@@ -80,22 +92,40 @@ def parse_feed(body: bytes, content_type: str, charset: str | None) -> ParsedFee
 
 
 def _decode_check(body: bytes, encoding: str) -> None:
+    """Refuse a body that is not text in a character set (zlib, base64, UTF-7 and the like are not)."""
     try:
-        codecs.lookup(encoding)
+        name = codecs.lookup(encoding).name
     except LookupError:
-        raise FeedError(f"the feed's character set {encoding!r} is unknown") from None
+        raise FeedError(f"the feed's character set {shown(encoding)} is unknown") from None
+    except (TypeError, ValueError):  # a name with NULs or the like
+        raise FeedError(f"the feed's character set {shown(encoding)} is not a character set name") from None
+    not_a_charset = FeedError(f"the feed's character set {shown(encoding)} is not a text encoding feeds are read in")
+    if name in _NOT_CHARSETS:
+        raise not_a_charset
     try:
         body.decode(encoding)
     except UnicodeDecodeError as exc:
         raise FeedError(
-            f"the feed is not valid {encoding} text (byte 0x{body[exc.start]:02x} at offset {exc.start})"
+            f"the feed is not valid {name.upper()} text (byte 0x{body[exc.start]:02x} at offset {exc.start})"
         ) from None
+    except LookupError:  # str.decode takes text encodings only: "'zlib' is not a text encoding"
+        raise not_a_charset from None
+    except UnicodeError as exc:
+        raise FeedError(f"the feed is not valid {name.upper()} text ({exc.__class__.__name__})") from None
+
+
+def _without_control_characters(body: bytes, encoding: str) -> bytes:
+    """The XML without the control characters XML 1.0 forbids, if its encoding keeps ASCII as ASCII."""
+    if "<\n".encode(encoding) != b"<\n":  # UTF-16 and UTF-32 have NUL bytes in every character
+        return body
+    return _XML_CONTROL_REFERENCES.sub(b"", _XML_CONTROL_BYTES.sub(b"", body))
 
 
 def _parse_xml_feed(body: bytes, charset: str | None) -> ParsedFeed:
     declared = _XML_DECLARED_ENCODING.match(body)
     encoding = declared.group(1).decode() if declared else charset or "utf-8"
     _decode_check(body, encoding)
+    body = _without_control_characters(body, encoding)
     try:
         defusedxml.ElementTree.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
@@ -111,7 +141,7 @@ def _parse_xml_feed(body: bytes, charset: str | None) -> ParsedFeed:
         FeedEntry(
             guid=e.get("id") or None,
             link=e.get("link") or None,
-            title=e.get("title") or None,
+            title=clean_name(e.get("title")),
             summary_html=e.get("summary") or None,
             content_html="\n".join(c.get("value", "") for c in e.get("content", [])).strip() or None,
             # dict.get: FeedParserDict's own get maps a missing key to another one, with a warning
@@ -120,7 +150,7 @@ def _parse_xml_feed(body: bytes, charset: str | None) -> ParsedFeed:
         )
         for e in parsed.entries
     ]
-    return ParsedFeed(feed.get("title") or None, feed.get("link") or None, entries)
+    return ParsedFeed(clean_name(feed.get("title")), feed.get("link") or None, entries)
 
 
 def _from_struct(value: time.struct_time | None) -> dt.datetime | None:
@@ -130,7 +160,8 @@ def _from_struct(value: time.struct_time | None) -> dt.datetime | None:
 
 def _parse_json_feed(body: bytes) -> ParsedFeed:
     try:
-        data = json.loads(body.decode("utf-8"))  # JSON Feed is UTF-8 by its spec
+        # JSON Feed is UTF-8 by its spec
+        data = json.loads(body.decode("utf-8"), parse_int=_json_int, parse_float=_json_float)
     except UnicodeDecodeError as exc:
         raise FeedError(f"the JSON feed is not UTF-8 text (byte 0x{body[exc.start]:02x} at offset {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -151,14 +182,30 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
             FeedEntry(
                 guid=_text_field(item, "id") or None,
                 link=_text_field(item, "url") or _text_field(item, "external_url"),
-                title=_text_field(item, "title"),
+                title=clean_name(_text_field(item, "title")),
                 summary_html=_plain_to_html(_text_field(item, "summary")),
                 content_html=content,
                 published=_from_rfc3339(item.get("date_published")),
                 updated=_from_rfc3339(item.get("date_modified")),
             )
         )
-    return ParsedFeed(_text_field(data, "title"), _text_field(data, "home_page_url"), entries)
+    return ParsedFeed(clean_name(_text_field(data, "title")), _text_field(data, "home_page_url"), entries)
+
+
+def _json_number(literal: str) -> str:
+    if len(literal) > JSON_NUMBER_MAX_CHARS:
+        raise FeedError(
+            f"the JSON feed holds a number {len(literal):,} characters long; over {JSON_NUMBER_MAX_CHARS} is refused"
+        )
+    return literal
+
+
+def _json_int(literal: str) -> int:
+    return int(_json_number(literal))
+
+
+def _json_float(literal: str) -> float:
+    return float(_json_number(literal))
 
 
 def _text_field(record: dict, key: str) -> str | None:

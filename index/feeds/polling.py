@@ -20,8 +20,9 @@ from yarl import URL
 from ..ingest import content_hash
 from ..settings import FeedSettings
 from ..store import FeedItemRow, FeedRow, FeedStore
+from ..untrusted import clean_name
 from .fetching import Fetcher, FetchError
-from .items import EntryProblem, ItemDraft, build_item, entry_identity
+from .items import EntryProblem, ItemDraft, build_item, entry_identity, entry_label
 from .parsing import FeedEntry, FeedError, ParsedFeed, parse_feed
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ FEED_ACCEPT = (
 )
 # How many entry problems a feed's last error spells out.
 _PROBLEMS_SHOWN = 3
+_OLDEST = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
 
 
 @dataclass
@@ -50,18 +52,35 @@ class PollReport:
     unchanged: int = 0
     duplicates: int = 0  # new entries whose text was already stored in the scope
     problems: list[str] = field(default_factory=list)  # entries skipped, and why
+    limited: str | None = None  # the feed holds more items than a poll takes: which were left
     error: str | None = None  # the whole poll failed
 
     @property
     def summary(self) -> str | None:
-        """The feed's "last error": why the poll failed, or which entries were skipped."""
+        """The feed's "last error": why the poll failed, or which entries were skipped or left."""
         if self.error:
             return self.error
         if not self.problems:
-            return None
+            return self.limited
         shown = "; ".join(self.problems[:_PROBLEMS_SHOWN])
         more = len(self.problems) - _PROBLEMS_SHOWN
-        return shown + (f" (and {more} more)" if more > 0 else "")
+        return "; ".join(filter(None, [self.limited, shown + (f" (and {more} more)" if more > 0 else "")]))
+
+
+def items_limit_note(items: int, settings: FeedSettings) -> str | None:
+    """What a poll leaves of a feed of so many items (None if it takes them all)."""
+    limit = settings.max_items_per_poll
+    if items <= limit:
+        return None
+    return (
+        f"the feed holds {items:,} items: only the newest {limit:,} are taken "
+        f"([feeds] max_items_per_poll = {limit}), the {items - limit:,} older ones are dropped"
+    )
+
+
+def newest_first(entries: list[FeedEntry]) -> list[FeedEntry]:
+    """Entries by date, newest first; undated ones last, in the feed's order."""
+    return sorted(entries, key=lambda e: e.published or e.updated or _OLDEST, reverse=True)
 
 
 def next_poll(feed: FeedRow, settings: FeedSettings, now: float, failed: bool, retry_after: float | None) -> float:
@@ -117,7 +136,13 @@ class FeedPoller:
         fetched = await self.fetcher.get(url, self._settings.max_feed_bytes, headers)
         if fetched.status == 304:
             return fetched, None
-        parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.content_type, fetched.charset)
+        try:
+            parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.content_type, fetched.charset)
+        except FeedError:
+            raise
+        except Exception as exc:  # a parser's bug: one line for whoever adds or polls the feed, the traceback in the log
+            log.exception("feed %s: parsing failed", url)
+            raise FeedError(f"the feed could not be read (internal error: {exc.__class__.__name__}); see the log") from None
         return fetched, parsed
 
     async def poll(self, feed: FeedRow) -> PollReport:
@@ -167,14 +192,17 @@ class FeedPoller:
 
     async def _take_in_entries(self, feed: FeedRow, parsed: ParsedFeed, report: PollReport) -> None:
         now = dt.datetime.now(dt.timezone.utc)
-        source = parsed.title or feed.title or _host(feed.url)
+        source = clean_name(parsed.title or feed.title) or _host(feed.url)
+        # The newest items only: a poll's page fetches, lookups and ingest are bounded whatever the feed holds.
+        report.limited = items_limit_note(len(parsed.entries), self._settings)
+        entries = newest_first(parsed.entries)[: self._settings.max_items_per_poll]
         pending: list[tuple[FeedEntry, tuple[str, str, str], FeedItemRow | None]] = []
         seen: set[str] = set()
-        for entry in parsed.entries:
+        for entry in entries:
             try:
-                identity = entry_identity(entry, now)
-            except EntryProblem as problem:
-                report.problems.append(str(problem))
+                identity = entry_identity(entry, now, feed.url)
+            except Exception as exc:
+                report.problems.append(_entry_problem(entry, exc))
                 continue
             guid, url, entry_hash = identity
             if guid in seen:
@@ -189,11 +217,14 @@ class FeedPoller:
                 report.unchanged += 1
             else:
                 pending.append((entry, identity, previous))
-        built = await asyncio.gather(*(self._build(entry, identity, source) for entry, identity, _ in pending))
+        page_fetches = asyncio.Semaphore(self._settings.page_fetches_at_once)
+        built = await asyncio.gather(
+            *(self._build(entry, identity, source, page_fetches) for entry, identity, _ in pending)
+        )
         changes: list[tuple[ItemDraft, str, FeedItemRow | None]] = []
         for (_, _, previous), draft in zip(pending, built):
-            if isinstance(draft, EntryProblem):
-                report.problems.append(str(draft))
+            if isinstance(draft, str):
+                report.problems.append(draft)
                 continue
             digest = content_hash(draft.text)
             if previous and previous.content_hash == digest:  # the entry changed, not its article
@@ -204,11 +235,14 @@ class FeedPoller:
         if changes:
             await self._ingest(feed, changes, report)
 
-    async def _build(self, entry: FeedEntry, identity: tuple[str, str, str], source: str) -> ItemDraft | EntryProblem:
+    async def _build(
+        self, entry: FeedEntry, identity: tuple[str, str, str], source: str, page_fetches: asyncio.Semaphore
+    ) -> ItemDraft | str:
+        """The entry's article, or why it is skipped."""
         try:
-            return await build_item(entry, identity, source, self.fetcher, self._settings.max_page_bytes)
-        except EntryProblem as problem:
-            return problem
+            return await build_item(entry, identity, source, self.fetcher, self._settings.max_page_bytes, page_fetches)
+        except Exception as exc:
+            return _entry_problem(entry, exc)
 
     async def _ingest(self, feed: FeedRow, changes: list[tuple[ItemDraft, str, FeedItemRow | None]], report: PollReport) -> None:
         document = "".join(draft.jsonl_line() for draft, _, _ in changes).encode("utf-8")
@@ -239,6 +273,15 @@ class FeedPoller:
                 _iso(draft.published), _iso(draft.updated),
             )
         )
+
+
+def _entry_problem(entry: FeedEntry, exc: Exception) -> str:
+    """Why an entry is skipped, in one line: a failure in one entry is that entry's alone."""
+    if isinstance(exc, EntryProblem):
+        return str(exc)
+    # a bug, or input no check foresaw: the log has the traceback, the feed the entry and the error's kind
+    log.error("feed entry %s could not be taken in", entry_label(entry), exc_info=exc)
+    return f"entry {entry_label(entry)} could not be taken in (internal error: {exc.__class__.__name__})"
 
 
 def _host(url: str) -> str:

@@ -18,9 +18,11 @@ from yarl import URL
 from ..settings import FeedSettings
 from ..store import GLOBAL_SCOPE, FeedRow, FeedStore
 from .addresses import ALLOWED_SCHEMES
+from ..untrusted import plain_line, shown
 from .fetching import FetchError
+from .items import LINK_MAX_CHARS
 from .parsing import FeedError
-from .polling import FeedPoller, PollReport
+from .polling import FeedPoller, PollReport, items_limit_note
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -39,6 +41,7 @@ class FeedRefused(Exception):
 class AddedFeed:
     feed: FeedRow
     entries: int  # items the feed holds now
+    limited: str | None = None  # which of them a poll leaves, if it cannot take them all
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,8 @@ class Feeds:
         """Subscribe a scope to a feed, after fetching and parsing it once; its entries are taken in by the next poll.
 
         Raises:
-            FeedRefused: not an http(s) url, unreachable or refused address, not a feed, or already subscribed.
+            FeedRefused: not an http(s) url, unreachable or refused address, not a feed, already
+                subscribed, or the scope has max_feeds_per_server feeds already.
         """
         url = url.strip()
         try:
@@ -89,19 +93,33 @@ class Feeds:
         except ValueError:
             scheme = ""
         if scheme not in ALLOWED_SCHEMES:
-            raise FeedRefused(f"{url!r} is not an http(s) url")
+            raise FeedRefused(f"{shown(url)} is not an http(s) url")
+        if plain_line(url, LINK_MAX_CHARS) != url:  # it is stored, listed and printed as given
+            raise FeedRefused(f"{shown(url)} is over {LINK_MAX_CHARS:,} characters long or holds control characters")
         if interval_seconds is not None and interval_seconds < 1:
             raise FeedRefused("a feed's interval must be at least 1 second")
+        await self._check_room(scope)  # before fetching: a full scope costs no request
         try:
             _, parsed = await self._poller.fetch_feed(url)
         except (FetchError, FeedError) as exc:
             raise FeedRefused(str(exc)) from None
+        await self._check_room(scope)  # again: another add may have filled it during the fetch
         feed = await self._store.add_feed(scope, url, added_by, interval_seconds, parsed.title)
         if feed is None:
-            raise FeedRefused(f"{url} is already subscribed here")
+            raise FeedRefused(f"{shown(url)} is already subscribed here")
         log.info("feed %s added to scope %s (%d entries)", url, scope, len(parsed.entries))
         self._wake.set()
-        return AddedFeed(feed, len(parsed.entries))
+        return AddedFeed(feed, len(parsed.entries), items_limit_note(len(parsed.entries), self.settings))
+
+    async def _check_room(self, scope: str) -> None:
+        """Refuse another feed in a scope that has max_feeds_per_server; its feeds are left as they are."""
+        limit = self.settings.max_feeds_per_server
+        if len(await self._store.feeds([scope])) >= limit:
+            where = "the global scope" if scope == GLOBAL_SCOPE else "this server"
+            raise FeedRefused(
+                f"{where} already has {limit} feeds, the most allowed ([feeds] max_feeds_per_server = {limit}); "
+                "remove one to add another"
+            )
 
     async def list(self, scopes: Iterable[str] | None = None) -> list[FeedRow]:
         return await self._store.feeds(scopes)

@@ -238,6 +238,9 @@ class Store(FeedStore, Protocol):
     async def counts(self, scopes: Iterable[str] | None = None) -> tuple[int, int]:
         """(articles, passages) within scopes."""
 
+    async def usage(self, scope: str) -> tuple[int, int]:
+        """(articles, bytes of their texts in UTF-8) in one scope: what the per-server limits count."""
+
     async def passage_ids_of(
         self,
         article_ids: Iterable[int] | None = None,

@@ -650,6 +650,12 @@ class PostgresStore(PostgresFeeds):
         )
         return row[0], row[1]
 
+    async def usage(self, scope: str) -> tuple[int, int]:
+        row = await self.pool.fetchrow(
+            "SELECT COUNT(*), COALESCE(SUM(octet_length(text)), 0) FROM articles WHERE scope = $1", scope
+        )
+        return row[0], row[1]
+
     async def passage_ids_of(
         self,
         article_ids: Iterable[int] | None = None,

@@ -575,6 +575,13 @@ class SqliteStore:
         ).fetchone()
         return articles, passages
 
+    async def usage(self, scope: str) -> tuple[int, int]:
+        row = await self._read.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM articles WHERE scope = ?", (scope,)
+        )
+        articles, text_bytes = await row.fetchone()
+        return articles, text_bytes
+
     async def passage_ids_of(
         self,
         article_ids: Iterable[int] | None = None,

@@ -8,6 +8,7 @@ import pytest
 from newsdesk.bot.cli import main
 
 from tests.helpers import write_jsonl
+from tests.index.special_files import ALIAS_BOMB, BIG_NUMBER, ESCAPED_NAMES, pipe_with_a_waiting_writer
 
 ARTICLE = {
     "title": "Tram line extended to the airport",
@@ -94,6 +95,42 @@ def test_ingest_list_remove_round_trip(cli, tmp_path: Path):
     assert code == 1 and "No article" in err
 
 
+def test_ingest_refuses_each_unreadable_file_in_one_line_and_reads_the_rest(cli, tmp_path: Path):
+    config = tmp_path / "test.toml"
+    config.write_text(config.read_text().replace("[corpus]\n", "[corpus]\nmax_file_bytes = 6000\n"))
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * 1_201)
+    after = write_jsonl(
+        tmp_path / "after.jsonl",
+        [{"title": "Library opens late on Fridays", "text": "The central library will stay open until ten on Fridays."}],
+    )
+    pipe = tmp_path / "pipe.jsonl"
+    with pipe_with_a_waiting_writer(pipe, ESCAPED_NAMES) as writer:
+        files = ["/dev/zero", pipe, ALIAS_BOMB, BIG_NUMBER, big, ESCAPED_NAMES, after]
+        code, out, err = cli("ingest", *map(str, files))
+        assert writer.poll() is None, "the named pipe was opened"
+    assert code == 1
+    assert [line for line in err.splitlines() if line.startswith("error: ")] == [
+        "error: zero: a character device, not a regular file; only regular files are read",
+        "error: pipe.jsonl: a named pipe, not a regular file; only regular files are read",
+        "error: alias-bomb.md: front matter uses a YAML alias (*name), which is not allowed; write the value out",
+        "error: big-number.jsonl:2: a number 5,000 digits long; numbers here have at most 100 digits",
+        "error: big.txt: file is 6,005 bytes, over the 6,000-byte limit",
+    ]
+    assert "Traceback" not in err
+    assert out.startswith("4 article(s), ") and out.rstrip().endswith("0 already stored; 5 problem(s).")
+    code, out, _ = cli("articles", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert sorted((row["title"], row["source"]) for row in rows) == [
+        ("Ferry timetable changes", None),
+        ("Library opens late on Fridays", None),
+        ("Market hall restored", None),
+        ("Tram fares cut in half", "City Wire"),
+    ]
+    code, out, _ = cli("articles")
+    assert "Tram fares cut in half" in out and "\x1b" not in out and "\u202e" not in out
+
+
 def test_bad_question_is_a_one_line_error(cli):
     code, out, err = cli("ask", "   ")
     assert code == 2 and out == ""
@@ -170,3 +207,59 @@ def test_ask_and_articles_work_beside_a_running_writer(cli, running_writer, tmp_
     assert code == 0 and "Tram line extended to the airport" in out
     data = tmp_path / "data"
     assert not (data / "keyword").exists()  # the read-only ask built its keyword index in memory
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"newsdesk {metadata.version('newsdesk')}\n"
+
+
+def test_config_show_prints_the_effective_settings_with_secrets_hidden(tmp_path, monkeypatch, capsys):
+    import tomllib
+
+    monkeypatch.setenv("NEWSDESK_RETRIEVAL__TOP_K", "5")
+    monkeypatch.setenv("NEWSDESK_DISCORD__ASK_RATE", "2")
+    monkeypatch.setenv("NEWSDESK_DATABASE_URL", "postgresql://newsdesk:s3cret-pass@db.example/news")
+    monkeypatch.setenv("DISCORD_TOKEN", "MTA5.config-show-token.Zz9")
+    assert main(["--data-dir", str(tmp_path / "data"), "config", "show"]) == 0
+    out = capsys.readouterr().out
+    shown = tomllib.loads(out)  # valid TOML, to copy into a config file
+    assert shown["retrieval"]["top_k"] == 5 and shown["discord"]["ask_rate"] == 2
+    assert shown["storage"]["data_dir"] == str(tmp_path / "data")
+    assert shown["metrics"] == {"listen": ""} and shown["logging"] == {"format": "text"}
+    assert "s3cret-pass" not in out and "config-show-token" not in out
+    assert "NEWSDESK_DATABASE_URL: postgresql://newsdesk:***@db.example/news" in out
+    assert "DISCORD_TOKEN: set (hidden)" in out
+
+
+def test_a_bad_setting_variable_is_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("NEWSDESK_RETRIEVAL__TOP_K", "lots")
+    assert main(["config", "show"]) == 2
+    err = capsys.readouterr().err
+    assert err == "newsdesk: NEWSDESK_RETRIEVAL__TOP_K: expected a number (int), got 'lots' (str of 4 characters)\n"
+
+
+def test_log_lines_carry_time_and_level_and_never_the_token(monkeypatch):
+    import logging
+    import re
+
+    from newsdesk.bot.logs import JsonFormatter, TextFormatter
+
+    monkeypatch.setenv("DISCORD_TOKEN", "MTA5.log-line-token.Zz9")
+    record = logging.LogRecord(
+        "newsdesk.bot", logging.WARNING, __file__, 1,
+        "cannot reach %s with %s", ("postgresql://bot:pw-in-url@db/news", "MTA5.log-line-token.Zz9"), None,
+    )
+    text = TextFormatter().format(record)
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING newsdesk\.bot: cannot reach postgresql://bot:\*\*\*@db/news with \*\*\*",
+        text,
+    ), text
+    line = json.loads(JsonFormatter().format(record))
+    assert line["level"] == "WARNING" and line["logger"] == "newsdesk.bot"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line["time"])
+    assert line["message"] == "cannot reach postgresql://bot:***@db/news with ***"

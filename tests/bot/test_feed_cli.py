@@ -106,3 +106,31 @@ def test_watch_polls_without_discord(tmp_path: Path, config: Path, server):
     finally:
         watch.terminate()
         watch.wait(10)
+
+
+def test_escape_sequences_in_a_feeds_names_never_reach_the_terminal(cli, server):
+    server.feed_title = "\x1b[31mRed Alert\x1b[0m Gazette\u202e"
+    server.story("grey-island-ferry").title = "\x1b]0;owned\x07Ferry to Grey Island resumes"
+    code, out, _ = cli("feed", "add", server.url("/feed.json"))
+    assert code == 0 and "Added feed 1: Red Alert Gazette (3 item(s)) to scope global." in out
+    code, out, err = cli("feed", "poll")
+    assert code == 0 and "Red Alert Gazette: + Ferry to Grey Island resumes\n" in out
+    assert "3 article(s) added, 0 updated, from 1 feed(s); 0 failed." in out
+    listing = cli("feed", "list")[1]
+    assert listing.splitlines()[1].endswith("  Red Alert Gazette")
+    for printed in (out, err, listing):
+        assert "\x1b" not in printed and "\u202e" not in printed and "\x07" not in printed
+
+
+def test_a_feed_past_the_limit_is_refused_in_one_line_and_the_others_stay(cli, config, server):
+    with config.open("a") as fh:
+        fh.write("max_feeds_per_server = 2\n")  # the [feeds] table is the file's last
+    for path in ("/rss-full", "/atom"):
+        assert cli("feed", "add", server.url(path))[0] == 0
+    code, _, err = cli("feed", "add", server.url("/feed.json"))
+    assert code == 1 and err == (
+        "newsdesk feed add: the global scope already has 2 feeds, the most allowed "
+        "([feeds] max_feeds_per_server = 2); remove one to add another\n"
+    )
+    listing = cli("feed", "list")[1]
+    assert server.url("/rss-full") in listing and server.url("/atom") in listing and "/feed.json" not in listing

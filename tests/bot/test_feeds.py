@@ -104,7 +104,8 @@ async def test_members_without_manage_server_cannot_add_feeds(fake_discord, guil
         refused = body(await reply(fake_discord, sent))
     assert refused["flags"] == EPHEMERAL
     assert refused["content"] == (
-        "Only members with the Manage Server permission or the “newsdesk admin” role can change the feeds."
+        "Only members with the Manage Server permission can change the feeds "
+        "(they can let a role do it too, with /corpus admin-role)."
     )
     assert server.requests == {} and db_rows(settings, "SELECT COUNT(*) FROM feeds") == [(0,)]
 

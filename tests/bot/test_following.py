@@ -137,7 +137,8 @@ async def test_only_admins_may_follow(fake_discord, guild, newsroom):
     refused = await follow(fake_discord, guild.channels["world"])
     assert refused["flags"] == EPHEMERAL
     assert refused["content"] == (
-        "Only members with the Manage Server permission or the “newsdesk admin” role can change what this server follows."
+        "Only members with the Manage Server permission can change what this server follows "
+        "(they can let a role do it too, with /corpus admin-role)."
     )
     refused = await command(fake_discord, "unfollow", {"follow": "1"})
     assert refused["content"].startswith("Only members with the Manage Server permission")

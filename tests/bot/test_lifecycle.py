@@ -127,7 +127,7 @@ async def test_help_lists_every_command_in_one_private_screen(fake_discord, guil
     assert shown["flags"] == EPHEMERAL
     fields = {f["name"]: f["value"] for f in shown["embeds"][0]["fields"]}
     assert "`/ask`" in fields["Commands"] and "`/corpus add`" not in fields["Commands"]
-    assert "`/corpus add`" in fields["For admins (Manage Server, or the “newsdesk admin” role)"]
+    assert "`/corpus add`" in fields["For admins (Manage Server, or the role chosen with /corpus admin-role)"]
 
 
 

@@ -96,6 +96,12 @@ class WorldState:
             self._member_roles.setdefault((guild_id, user_id), []).append(role_id)
         return role_id
 
+    def role_payload(self, guild_id: int, role_id: int) -> dict[str, Any]:
+        """The payload of a role from :meth:`add_role`, as a ROLE option's ``resolved.roles`` carries it."""
+        names = {role_id: name for name, role_id in self.guilds[guild_id].roles.items()}
+        position = list(names).index(role_id) + 1
+        return _role_payload(role_id, names[role_id], 0, position)
+
     def dm_channel(self, user_id: int) -> int:
         """The id of the DM channel between the bot and ``user_id`` (created on first use)."""
         if user_id not in self._dm_channel_by_user:

@@ -25,20 +25,32 @@ class Story:
         return "\n\n".join(self.paragraphs)
 
 
-def rss(stories: list[Story], base: str, title: str = "Harbour Gazette", full_text: bool = False) -> bytes:
-    """RSS 2.0: a teaser per item (the full text too, as content:encoded, if full_text)."""
+def rss(
+    stories: list[Story],
+    base: str,
+    title: str = "Harbour Gazette",
+    full_text: bool = False,
+    links: dict[str, str] | None = None,
+    encoding: str = "UTF-8",
+) -> bytes:
+    """RSS 2.0: a teaser per item (the full text too, as content:encoded, if full_text).
+
+    links: an item's link by story slug, instead of its page's (a feed's bad links).
+    encoding: the encoding the XML declaration names (the bytes are UTF-8 whatever it says).
+    """
     items = []
     for s in stories:
         content = ""
         if full_text:
             content = "<content:encoded><![CDATA[" + "".join(f"<p>{escape(p)}</p>" for p in s.paragraphs) + "]]></content:encoded>"
+        link = (links or {}).get(s.slug, f"{base}/articles/{s.slug}?utm_source=rss")
         items.append(
-            f"<item><title>{escape(s.title)}</title><link>{base}/articles/{s.slug}?utm_source=rss</link>"
+            f"<item><title>{escape(s.title)}</title><link>{escape(link)}</link>"
             f'<guid isPermaLink="false">story-{s.slug}</guid><pubDate>{format_datetime(s.published)}</pubDate>'
             f"<description>{escape(s.teaser)}</description>{content}</item>"
         )
     return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<?xml version="1.0" encoding="{encoding}"?>\n'
         '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
         f"<title>{escape(title)}</title><link>{base}/</link><description>News</description>"
         + "".join(items)
@@ -83,14 +95,15 @@ def json_feed(stories: list[Story], base: str, title: str = "Mountain Post") -> 
     ).encode()
 
 
-def article_page(story: Story, base: str) -> bytes:
-    """A news site's page: navigation and a footer around the article, and a canonical link."""
+def article_page(story: Story, canonical: str | None) -> bytes:
+    """A news site's page: navigation and a footer around the article, and a canonical link (if any)."""
     paragraphs = "".join(f"<p>{escape(p)}</p>" for p in story.paragraphs)
+    canonical_link = f'<link rel="canonical" href="{escape(canonical)}">' if canonical else ""
     return (
         "<!DOCTYPE html><html><head>"
         f"<title>{escape(story.title)} | Harbour Gazette</title>"
-        f'<link rel="canonical" href="{base}/articles/{story.slug}">'
-        '<meta property="og:site_name" content="Harbour Gazette">'
+        + canonical_link
+        + '<meta property="og:site_name" content="Harbour Gazette">'
         "</head><body><nav><a href='/'>Home</a> <a href='/sport'>Sport</a> <a href='/weather'>Weather</a></nav>"
         f"<article><h1>{escape(story.title)}</h1>{paragraphs}</article>"
         "<footer>Copyright Harbour Gazette. All rights reserved. Subscribe to our newsletter.</footer>"
@@ -126,4 +139,13 @@ def odd_entries(story: Story, base: str, now: dt.datetime) -> bytes:
     }
     return json.dumps(
         {"version": "https://jsonfeed.org/version/1.1", "title": "Odd Entries", "items": [good, linkless, future]}
+    ).encode()
+
+
+def big_number_feed(story: Story, base: str) -> bytes:
+    """A JSON Feed whose one item carries a 5,000-digit number (Python's int() refuses over 4,300 digits)."""
+    item = json.dumps({"id": "big", "url": f"{base}/articles/{story.slug}", "title": story.title, "content_text": story.body})
+    return (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "Big Numbers", "items": ['
+        + item[:-1] + ', "_views": ' + "9" * 5000 + "}]}"
     ).encode()

@@ -52,3 +52,17 @@ def stories() -> list[Story]:
             days_ago(3),
         ),
     ]
+
+
+def many_stories(count: int) -> list[Story]:
+    """A newsroom's archive: count short stories, story 0 the newest, a day apart."""
+    return [
+        Story(
+            f"bulletin-{n}",
+            f"Harbour bulletin number {n}",
+            f"Bulletin {n} in brief.",
+            [f"Harbour bulletin number {n}: the tide tables for week {n} are posted at the harbour office."],
+            days_ago(n),
+        )
+        for n in range(count)
+    ]

@@ -30,6 +30,15 @@ class FeedServer:
         # What the feeds answer instead of a feed (an HTTP status, or "html"), and pages gone from the site.
         self.feeds_answer: int | str | None = None
         self.missing_pages: set[str] = set()
+        # The feeds' own title (None: each format's usual one), and links given instead of a story's page, by slug.
+        self.feed_title: str | None = None
+        self.links: dict[str, str] = {}
+        # A page's canonical link by slug, instead of its own url (None: the page has none).
+        self.canonical: dict[str, str | None] = {}
+        # Each page answers after this many seconds, so fetches overlap; the most ever answered at once.
+        self.page_delay = 0.0
+        self.pages_at_once = 0
+        self._pages_in_flight = 0
         self._runner: web.AppRunner | None = None
         self.base = ""
 
@@ -41,7 +50,7 @@ class FeedServer:
         routes = {
             "/rss": self._rss, "/rss-full": self._rss_full, "/atom": self._atom, "/feed.json": self._json,
             "/articles/{slug}": self._article, "/status/{code}": self._status, "/slow": self._slow, "/huge": self._huge, "/redirect": self._redirect, "/hops/{n}": self._hops,
-            "/static/{name}": self._static,
+            "/static/{name}": self._static, "/declared/{encoding}": self._declared, "/charset/{encoding}": self._charset,
         }
         for path, handler in routes.items():
             app.router.add_get(path, handler)
@@ -67,7 +76,8 @@ class FeedServer:
     def _conditional(self, request: web.Request, body: bytes, content_type: str) -> web.Response:
         self._count(request)
         if self.feeds_answer == "html":
-            return web.Response(body=documents.article_page(self.stories[0], self.base), content_type="text/html")
+            page = documents.article_page(self.stories[0], self.url(f"/articles/{self.stories[0].slug}"))
+            return web.Response(body=page, content_type="text/html")
         if isinstance(self.feeds_answer, int):
             retry = {"Retry-After": "3600"} if self.feeds_answer == 503 else {}
             return web.Response(status=self.feeds_answer, headers=retry, text="trouble")
@@ -79,11 +89,15 @@ class FeedServer:
             return web.Response(status=304, headers={"ETag": etag})
         return web.Response(body=body, content_type=content_type, charset="utf-8", headers={"ETag": etag})
 
+    def _rss_document(self, **options) -> bytes:
+        titled = {"title": self.feed_title} if self.feed_title is not None else {}
+        return documents.rss(self.stories, self.base, links=self.links, **titled, **options)
+
     async def _rss(self, request: web.Request) -> web.Response:
-        return self._conditional(request, documents.rss(self.stories, self.base), "application/rss+xml")
+        return self._conditional(request, self._rss_document(), "application/rss+xml")
 
     async def _rss_full(self, request: web.Request) -> web.Response:
-        return self._conditional(request, documents.rss(self.stories, self.base, full_text=True), "application/rss+xml")
+        return self._conditional(request, self._rss_document(full_text=True), "application/rss+xml")
 
     async def _atom(self, request: web.Request) -> web.Response:
         self._count(request)
@@ -91,14 +105,34 @@ class FeedServer:
 
     async def _json(self, request: web.Request) -> web.Response:
         self._count(request)
-        return web.Response(body=documents.json_feed(self.stories, self.base), content_type="application/feed+json")
+        titled = {"title": self.feed_title} if self.feed_title is not None else {}
+        return web.Response(body=documents.json_feed(self.stories, self.base, **titled), content_type="application/feed+json")
+
+    async def _declared(self, request: web.Request) -> web.Response:
+        """The full-text RSS feed, its XML declaration naming /declared/{encoding}."""
+        self._count(request)
+        body = self._rss_document(full_text=True, encoding=request.match_info["encoding"])
+        return web.Response(body=body, headers={"Content-Type": "application/rss+xml"})
+
+    async def _charset(self, request: web.Request) -> web.Response:
+        """The full-text RSS feed with no encoding declared, its Content-Type naming charset /charset/{encoding}."""
+        self._count(request)
+        body = self._rss_document(full_text=True).replace(b' encoding="UTF-8"', b"")
+        return web.Response(body=body, headers={"Content-Type": f"application/rss+xml; charset={request.match_info['encoding']}"})
 
     async def _article(self, request: web.Request) -> web.Response:
         self._count(request)
         slug = request.match_info["slug"]
         if slug in self.missing_pages or not any(s.slug == slug for s in self.stories):
             raise web.HTTPNotFound()
-        return web.Response(body=documents.article_page(self.story(slug), self.base), content_type="text/html")
+        self._pages_in_flight += 1
+        self.pages_at_once = max(self.pages_at_once, self._pages_in_flight)
+        try:
+            await asyncio.sleep(self.page_delay)
+        finally:
+            self._pages_in_flight -= 1
+        canonical = self.canonical.get(slug, self.url(f"/articles/{slug}"))
+        return web.Response(body=documents.article_page(self.story(slug), canonical), content_type="text/html")
 
     # --- hostile and broken answers ---------------------------------------------------
 
@@ -149,7 +183,7 @@ class FeedServer:
         served = {
             "bomb.xml": (documents.ENTITY_BOMB, "application/rss+xml"),
             "external.xml": (documents.EXTERNAL_ENTITY, "application/rss+xml"),
-            "page.html": (documents.article_page(self.stories[0], self.base), "text/html"),
+            "page.html": (documents.article_page(self.stories[0], self.url(f"/articles/{self.stories[0].slug}")), "text/html"),
             "image.png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png"),
             "latin1-as-utf8.xml": (documents.rss(self.stories, self.base).replace(b"Gazette", b"Gazett\xe9"), "application/rss+xml"),
             "latin1.xml": (
@@ -162,6 +196,7 @@ class FeedServer:
             "not-a-feed.xml": (b'<?xml version="1.0"?><catalog><book>Dune</book></catalog>', "application/xml"),
             "not-a-feed.json": (b'{"name": "a config file"}', "application/json"),
             "odd-entries.json": (documents.odd_entries(self.stories[0], self.base, now), "application/feed+json"),
+            "big-number.json": (documents.big_number_feed(self.stories[0], self.base), "application/feed+json"),
         }
         if name not in served:
             raise web.HTTPNotFound()

@@ -11,8 +11,8 @@ from newsdesk.index import Engine
 from newsdesk.index.feeds import FeedRefused
 from newsdesk.index.feeds.addresses import AddressPolicy
 
-from tests.feed_server import FeedServer, stories
-from tests.helpers import hashing_settings, with_feeds
+from tests.feed_server import FeedServer, Story, stories
+from tests.helpers import db_rows, hashing_settings, with_feeds
 
 
 @pytest.fixture
@@ -56,6 +56,11 @@ async def refused(engine: Engine, url: str) -> str:
         ("0.0.0.0", "unspecified"),
         ("240.0.0.1", "reserved"),
         ("100.64.0.1", "non-global"),  # carrier-grade NAT
+        ("2002:7f00:1::1", "6to4"),  # 6to4 wrapping 127.0.0.1
+        ("2002:808:808::1", "6to4"),  # wrapping a public address: refused all the same
+        ("192.0.0.9", "protocol-assignment"),
+        ("192.0.0.170", "protocol-assignment"),
+        ("::ffff:192.0.0.8", "protocol-assignment"),
     ],
 )
 def test_non_public_addresses_are_refused_by_name(address, kind):
@@ -111,6 +116,14 @@ async def test_only_http_urls_are_taken(open_engine, url):
     assert "is not an http(s) url" in await refused(engine, url)
 
 
+@pytest.mark.parametrize("url", ["http://example.org/" + "a" * 3000, "http://example.org/\x1b[2Jfeed", "http://example.org/\u202efeed"])
+async def test_a_feed_url_too_long_or_with_control_characters_is_refused_trimmed(open_engine, url):
+    engine = await open_engine(allow_private_addresses=True)
+    reason = await refused(engine, url)
+    assert reason.endswith(" is over 2,048 characters long or holds control characters") and len(reason) < 150
+    assert "\x1b" not in reason and "\u202e" not in reason
+
+
 async def test_a_slow_drip_server_is_cut_off(open_engine, server: FeedServer):
     engine = await open_engine(allow_private_addresses=True, timeout_seconds=1)
     assert await refused(engine, server.url("/slow")) == f"{server.url('/slow')} did not answer in full within 1 seconds"
@@ -136,3 +149,96 @@ async def test_an_article_page_is_fetched_under_the_same_rules(open_engine, serv
     assert len(report.added) == 3
     stored = {a.title: (await engine.article(a.id)).text for a in await engine.articles()}
     assert stored["Ferry to Grey Island resumes"] == "The island ferry returns next month."
+
+
+@pytest.mark.parametrize(
+    "host, kind", [("[2002:7f00:1::1]", "6to4"), ("192.0.0.9", "protocol-assignment")]
+)
+async def test_a_feed_on_a_6to4_or_protocol_assignment_address_is_refused_unfetched(open_engine, host, kind):
+    engine = await open_engine()
+    reason = await refused(engine, f"http://{host}:8080/rss")
+    assert reason == f"refused: {host.strip('[]')} is a {kind} address; only public addresses are fetched"
+
+
+BAD_LINKS = {
+    "bracket": "http://[::1",
+    "port": "http://example.org:99999/news",
+    "script": "javascript:alert(1)",
+    "long": "http://example.org/" + "a" * 5000,
+}
+
+
+async def test_an_item_with_a_bad_link_is_skipped_and_the_others_are_taken_on_every_poll(
+    open_engine, server: FeedServer
+):
+    good = [s.title for s in server.stories]
+    for name, link in BAD_LINKS.items():
+        server.stories.append(Story(name, f"Bad link {name}", "A teaser.", ["A paragraph of its own."], server.stories[0].published))
+        server.links[name] = link
+    engine = await open_engine(allow_private_addresses=True)
+    await engine.feeds.add(server.url("/rss-full"))
+    expected = [
+        "entry 'Bad link bracket' has a link that is not a valid url ('http://[::1': Invalid IPv6 URL)",
+        "entry 'Bad link port' has a link that is not a valid url ('http://example.org:99999/news': Port out of range 0-65535)",
+        "entry 'Bad link script' has a link that is not an http(s) url ('javascript:alert(1)')",
+        "entry 'Bad link long' has a link 5,019 characters long; over 2,048 is refused",
+    ]
+    for _ in range(2):
+        (report,) = await engine.feeds.poll_due(everything=True)
+        assert report.error is None and sorted(report.problems) == sorted(expected)
+        server.validators = False  # the second poll reads the feed again
+    assert sorted(a.title for a in await engine.articles()) == sorted(good)
+    assert await db_rows(engine.settings, "SELECT COUNT(*) FROM feed_items") == [(3,)]
+    (feed,) = await engine.feeds.list()
+    assert feed.failures == 0 and feed.last_error.endswith("(and 1 more)") and len(feed.last_error) < 600
+
+
+NOT_CHARSETS = ["zlib", "base64", "hex", "bz2", "rot13", "utf-7", "idna", "punycode", "undefined", "unicode_escape"]
+
+
+@pytest.mark.parametrize("where", ["declared", "charset"])
+@pytest.mark.parametrize("encoding", NOT_CHARSETS)
+async def test_a_feed_in_what_is_no_text_encoding_is_refused_in_one_line(open_engine, server: FeedServer, where, encoding):
+    engine = await open_engine(allow_private_addresses=True)
+    reason = await refused(engine, server.url(f"/{where}/{encoding}"))
+    assert reason == f"the feed's character set '{encoding}' is not a text encoding feeds are read in"
+    assert await engine.articles() == []
+
+
+async def test_a_polled_feed_in_no_text_encoding_fails_that_poll_in_one_line(open_engine, server: FeedServer):
+    engine = await open_engine(allow_private_addresses=True, urls=(server.url("/declared/utf-7"),))
+    await engine.feeds.sync_config()
+    (report,) = await engine.feeds.poll_due()
+    assert report.error == "the feed's character set 'utf-7' is not a text encoding feeds are read in"
+    (feed,) = await engine.feeds.list()
+    assert (feed.failures, feed.last_error) == (1, report.error)
+    assert await engine.articles() == []
+
+
+async def test_a_json_feed_with_a_5000_digit_number_is_refused_in_one_line(open_engine, server: FeedServer):
+    engine = await open_engine(allow_private_addresses=True)
+    reason = await refused(engine, server.url("/static/big-number.json"))
+    assert reason == "the JSON feed holds a number 5,000 characters long; over 40 is refused"
+    assert await engine.articles() == []
+
+
+@pytest.mark.parametrize("path", ["/feed.json", "/rss-full"])
+async def test_control_and_bidi_characters_are_stripped_from_names_and_no_entry_is_refused(
+    open_engine, server: FeedServer, path
+):
+    server.feed_title = "\x1b[31mRed Alert\x1b[0m Gazette\u202e"
+    ferry = server.story("grey-island-ferry")
+    ferry.title = "Ferry\x00 to Grey\u202e Island\x07 resumes\x85"
+    ferry.paragraphs[0] = "\x1b[2J" + ferry.paragraphs[0]
+    engine = await open_engine(allow_private_addresses=True)
+    added = await engine.feeds.add(server.url(path))
+    assert added.feed.title == "Red Alert Gazette"
+    (report,) = await engine.feeds.poll_due()
+    assert report.problems == [] and len(report.added) == 3
+    assert "Ferry to Grey Island resumes" in report.added
+    articles = {a.title: a for a in await engine.articles()}
+    assert sorted(articles) == sorted(["Ferry to Grey Island resumes", *(s.title for s in server.stories[1:])])
+    assert {a.source for a in articles.values()} == {"Red Alert Gazette"}
+    ferry_text = (await engine.article(articles["Ferry to Grey Island resumes"].id)).text
+    assert ferry_text.startswith("The ferry to Grey Island will run") and "\x1b" not in ferry_text
+    assert [f.title for f in await engine.feeds.list()] == ["Red Alert Gazette"]

@@ -12,7 +12,7 @@ import pytest
 from newsdesk.index import Engine, load_settings
 from newsdesk.index.feeds import FeedRefused, is_failing
 
-from tests.feed_server import FeedServer, days_ago, stories
+from tests.feed_server import FeedServer, days_ago, many_stories, stories
 from tests.helpers import db_rows, hashing_settings, with_feeds
 
 
@@ -275,3 +275,80 @@ def test_poll_seconds_below_one_is_refused_in_the_config(tmp_path: Path):
         load_settings(config)
     config.write_text("[feeds]\npoll_seconds = 1\n")
     assert load_settings(config).feeds.poll_seconds == 1
+
+
+async def test_pages_without_a_canonical_link_are_taken_and_articles_keep_the_fetched_url(
+    engine: Engine, server: FeedServer
+):
+    """Summary-only RSS pointing at plain pages; one page claims another publisher's address."""
+    server.canonical = {s.slug: None for s in server.stories}
+    server.canonical["lighthouse-museum"] = "https://another-publisher.example/their-scoop"
+    await engine.feeds.add(server.url("/rss"))
+    for _ in range(2):  # every poll, not only the first
+        (report,) = await engine.feeds.poll_due(everything=True)
+        assert (report.error, report.problems) == (None, [])
+        server.validators = False  # the second poll reads the feed again
+    (feed,) = await engine.feeds.list()
+    assert (feed.failures, feed.last_error, feed.articles) == (0, None, 3)
+    fetched = {s.title: server.url(f"/articles/{s.slug}") for s in server.stories}
+    assert {a.title: a.url for a in await engine.articles()} == fetched
+    assert sorted(await db_rows(engine.settings, "SELECT url FROM feed_items")) == sorted((url,) for url in fetched.values())
+    assert await db_rows(engine.settings, "SELECT COUNT(*) FROM articles WHERE url LIKE '%another-publisher%'") == [(0,)]
+    for story in server.stories:
+        assert story.paragraphs[0] in (await texts(engine))[story.title]
+
+
+async def test_a_poll_takes_the_newest_items_only_and_says_so(tmp_path: Path):
+    archive = many_stories(30)
+    async with FeedServer(archive[::-1]) as server:  # oldest first: the feed's order is not what counts
+        engine = await open_engine(tmp_path / "data", max_items_per_poll=10)
+        try:
+            added = await engine.feeds.add(server.url("/feed.json"))
+            note = (
+                "the feed holds 30 items: only the newest 10 are taken ([feeds] max_items_per_poll = 10), "
+                "the 20 older ones are dropped"
+            )
+            assert (added.entries, added.limited) == (30, note)
+            (report,) = await engine.feeds.poll_due()
+            newest = sorted(s.title for s in archive[:10])
+            assert sorted(report.added) == newest and report.limited == note
+            (feed,) = await engine.feeds.list()
+            assert (feed.failures, feed.last_error) == (0, note)
+            (report,) = await engine.feeds.poll_due(everything=True)
+            assert (report.added, report.unchanged) == ([], 10)
+            assert sorted(a.title for a in await engine.articles()) == newest
+        finally:
+            await engine.close()
+
+
+async def test_page_fetches_of_a_poll_are_bounded(tmp_path: Path):
+    async with FeedServer(many_stories(8)) as server:
+        server.page_delay = 0.05  # each page takes a while, so unbounded fetches would all overlap
+        engine = await open_engine(tmp_path / "data", per_host_concurrency=8, page_fetches_at_once=2)
+        try:
+            await engine.feeds.add(server.url("/rss"))
+            (report,) = await engine.feeds.poll_due()
+            assert len(report.added) == 8 and report.problems == []
+            assert sum(n for path, n in server.requests.items() if path.startswith("/articles/")) == 8
+            assert server.pages_at_once == 2
+        finally:
+            await engine.close()
+
+
+async def test_a_server_at_its_feed_limit_is_told_so_and_keeps_its_feeds(tmp_path: Path, server: FeedServer):
+    engine = await open_engine(tmp_path / "data", max_feeds_per_server=2)
+    try:
+        for path in ("/rss-full", "/atom"):
+            await engine.feeds.add(server.url(path), scope="111")
+        await engine.feeds.poll_due()
+        with pytest.raises(FeedRefused) as refused:
+            await engine.feeds.add(server.url("/feed.json"), scope="111")
+        assert str(refused.value) == (
+            "this server already has 2 feeds, the most allowed ([feeds] max_feeds_per_server = 2); remove one to add another"
+        )
+        assert server.requests["/feed.json"] == 0  # refused before fetching
+        assert [f.url for f in await engine.feeds.list(["111"])] == [server.url("/rss-full"), server.url("/atom")]
+        assert len(await engine.articles(["111"])) == 3
+        assert (await engine.feeds.add(server.url("/feed.json"), scope="222")).feed.scope == "222"  # per server
+    finally:
+        await engine.close()

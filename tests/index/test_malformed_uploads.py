@@ -17,6 +17,7 @@ from newsdesk.index import Engine, QuestionError
 from newsdesk.index.reading import display_name
 
 from tests.helpers import PROJECT_ROOT, hashing_settings, write_jsonl
+from tests.index.special_files import ALIAS_BOMB, BIG_NUMBER
 from tests.index.faults import (
     CHILD_TIMEOUT,
     FUZZ_BODY,
@@ -120,6 +121,8 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
     "yaml-surrogate.md": (b'---\ntitle: "bridge \\ud800"\n---\nThe bridge reopened on Monday.\n', "surrogate"),
     "yaml-only.md": (b"---\ntitle: Bridge\n---\n\n   \n", "text"),
     "yaml-bad-date.md": (b"---\ndate: tomorrow\n---\nThe bridge reopened on Monday.\n", "date"),
+    "alias-bomb.md": (ALIAS_BOMB.read_bytes(), "YAML alias"),
+    "big-number.jsonl": (BIG_NUMBER.read_bytes(), "5,000 digits"),
     "report.pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "unsupported"),
     "no-suffix": (b"The bridge reopened on Monday.", "unsupported"),
     "archive.tar.gz": (b"\x1f\x8b\x08\x00" + bytes(50), "unsupported"),
@@ -358,3 +361,78 @@ async def test_fuzzed_uploads_are_ingested_or_refused_cleanly(upload_engine: Eng
     # the fuzz must exercise both paths to mean anything
     assert outcomes["added"] >= 20 and outcomes["refused"] >= 20, outcomes
     assert (await engine.stats()).articles == db_counts(data_dir)["articles"]
+
+
+async def limited_engine(data_dir: Path, **corpus) -> Engine:
+    """An engine with small per-server limits (`[corpus]` settings given as keywords)."""
+    settings = hashing_settings(data_dir)
+    return await Engine.open(settings=replace(settings, corpus=replace(settings.corpus, **corpus)))
+
+
+def titles_in(engine: Engine, scope: str) -> list[str]:
+    with closing(ro_db(engine.settings.storage.data_dir)) as db:
+        return [t for (t,) in db.execute("SELECT title FROM articles WHERE scope = ? ORDER BY id", (scope,))]
+
+
+def numbered_articles(first: int, count: int) -> bytes:
+    records = [
+        {"title": f"Council note {n}", "text": f"The council published note number {n} about the harbour on Monday."}
+        for n in range(first, first + count)
+    ]
+    return "".join(json.dumps(r) + "\n" for r in records).encode()
+
+
+async def test_an_upload_over_the_servers_article_limit_is_refused_and_nothing_stored_is_lost(tmp_path: Path):
+    engine = await limited_engine(tmp_path / "data", max_articles_per_scope=3)
+    try:
+        first = await engine.ingest_document(numbered_articles(1, 2), "first.jsonl", scope="123")
+        assert first.articles_added == 2 and not first.problems
+        # one article already stored and two new ones: three would be over the limit
+        report = await engine.ingest_document(numbered_articles(2, 3), "more.jsonl", scope="123")
+        assert report.articles_added == 0
+        assert [str(p) for p in report.problems] == [
+            "more.jsonl: over this server's limit of 3 articles ([corpus] max_articles_per_scope): "
+            "it has 2 article(s) stored and this file's new articles add 2"
+        ]
+        assert titles_in(engine, "123") == ["Council note 1", "Council note 2"]
+        # one new article fits
+        assert (await engine.ingest_document(numbered_articles(3, 1), "one.jsonl", scope="123")).articles_added == 1
+        # another server has its own limit; the operator's global scope has none
+        assert (await engine.ingest_document(numbered_articles(1, 3), "other.jsonl", scope="456")).articles_added == 3
+        corpus = tmp_path / "corpus.jsonl"
+        corpus.write_bytes(numbered_articles(1, 5))
+        operator = await engine.ingest_paths([corpus])
+        assert operator.articles_added == 5 and not operator.problems
+        assert len(titles_in(engine, "global")) == 5
+    finally:
+        await engine.close()
+
+
+async def test_an_upload_over_the_servers_byte_limit_is_refused_naming_the_limit(tmp_path: Path):
+    engine = await limited_engine(tmp_path / "data", max_bytes_per_scope=100)
+    try:
+        stored = await engine.ingest_document(numbered_articles(1, 1), "first.jsonl", scope="123")
+        assert stored.articles_added == 1  # 64 bytes of text
+        report = await engine.ingest_document(numbered_articles(2, 1), "second.jsonl", scope="123")
+        assert [str(p) for p in report.problems] == [
+            "second.jsonl: over this server's limit of 100 bytes of article text ([corpus] max_bytes_per_scope): "
+            "it has 64 bytes stored and this file's new articles add 64 bytes"
+        ]
+        assert titles_in(engine, "123") == ["Council note 1"]
+    finally:
+        await engine.close()
+
+
+async def test_a_feed_over_the_servers_limit_stores_what_fits_and_says_what_did_not(tmp_path: Path):
+    engine = await limited_engine(tmp_path / "data", max_articles_per_scope=3)
+    try:
+        # feeds ingest leniently (strict=False): the entries that fit are taken
+        report = await engine.ingest_document(numbered_articles(1, 5), "feed-1.jsonl", scope="123", strict=False)
+        assert report.articles_added == 3
+        assert [str(p) for p in report.problems] == [
+            "feed-1.jsonl: over this server's limit of 3 articles ([corpus] max_articles_per_scope): "
+            "it has 0 article(s) stored and this file's new articles add 5; only the first 3 of them were stored"
+        ]
+        assert titles_in(engine, "123") == ["Council note 1", "Council note 2", "Council note 3"]
+    finally:
+        await engine.close()

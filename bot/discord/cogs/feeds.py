@@ -17,7 +17,7 @@ from discord.utils import escape_markdown
 from newsdesk.index.feeds import FeedRefused, PollReport, feed_state
 from newsdesk.index.store import FeedRow
 
-from ..admins import check_admin
+from ..admins import admin_choices, check_admin
 from ..articles import CHOICE_NAME_LIMIT, CHOICES_LIMIT, own_scope
 from ..client import NewsdeskBot
 from ..embeds import clip, listing_pages
@@ -54,7 +54,7 @@ class Feeds(commands.GroupCog, group_name="feed", group_description="This server
 
     async def cog_load(self) -> None:
         if self.bot.serve:  # not for `newsdesk sync`
-            self._polling = asyncio.create_task(self.bot.engine.feeds.watch(_log_report), name="newsdesk: feeds")
+            self._polling = asyncio.create_task(self.bot.engine.feeds.watch(self._polled), name="newsdesk: feeds")
 
     async def cog_unload(self) -> None:
         if self._polling is not None:
@@ -62,7 +62,7 @@ class Feeds(commands.GroupCog, group_name="feed", group_description="This server
             await asyncio.gather(self._polling, return_exceptions=True)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        check_admin(interaction, self.bot.config.admin_role, "change the feeds")
+        await check_admin(interaction, "change the feeds")
         return True
 
     @app_commands.command(description="Subscribe this server to an RSS, Atom or JSON feed")
@@ -74,10 +74,11 @@ class Feeds(commands.GroupCog, group_name="feed", group_description="This server
         except FeedRefused as refused:
             raise MemberError(f"That feed was not added: {refused}") from None
         title = escape_markdown(added.feed.title or added.feed.url)
+        limited = f" Note: {escape_markdown(added.limited)}." if added.limited else ""
         await send(
             interaction,
             content=f"Subscribed to **{title}** ({added.entries} item(s) in the feed now). "
-            "Its articles are being taken in; /feed list shows how it goes.",
+            f"Its articles are being taken in; /feed list shows how it goes.{limited}",
             ephemeral=True,
         )
 
@@ -105,6 +106,7 @@ class Feeds(commands.GroupCog, group_name="feed", group_description="This server
         await send(interaction, content=f"Unsubscribed from **{title}**{what}.", ephemeral=True)
 
     @remove.autocomplete("feed")
+    @admin_choices
     async def remove_choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
         feeds = await self.bot.engine.feeds.list([own_scope(interaction.guild_id)])
         typed = typed.strip().casefold()
@@ -113,6 +115,10 @@ class Feeds(commands.GroupCog, group_name="feed", group_description="This server
             app_commands.Choice(name=clip(f"{f.title or 'Untitled'} ({f.url})", CHOICE_NAME_LIMIT), value=str(f.id))
             for f in matching[:CHOICES_LIMIT]
         ]
+
+    def _polled(self, report: PollReport) -> None:
+        self.bot.metrics.polled(report)
+        _log_report(report)
 
 
 def _log_report(report: PollReport) -> None:

@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from newsdesk.index import ArticlesAdded, Follow, Quote
 
-from ..admins import check_admin
+from ..admins import admin_choices, check_admin
 from ..articles import CHOICE_NAME_LIMIT, CHOICES_LIMIT, own_scope, scopes_for
 from ..client import NewsdeskBot
 from ..embeds import clip, echo, listing_pages, quote_embeds
@@ -68,7 +68,7 @@ class Following(commands.GroupCog, group_name="follow", group_description="Stori
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        check_admin(interaction, self.bot.config.admin_role, "change what this server follows")
+        await check_admin(interaction, "change what this server follows")
         return True
 
     # --- the commands ------------------------------------------------------------------
@@ -146,7 +146,7 @@ class Unfollowing(commands.Cog):
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     async def unfollow(self, interaction: discord.Interaction, follow: str) -> None:
-        check_admin(interaction, self.bot.config.admin_role, "change what this server follows")
+        await check_admin(interaction, "change what this server follows")
         owner = own_scope(interaction.guild_id)
         removed = await self.bot.engine.follows.remove(int(follow), owner) if follow.isdigit() else None
         if removed is None:
@@ -155,6 +155,7 @@ class Unfollowing(commands.Cog):
         await send(interaction, content=f"Stopped following {echo(removed.topic)}.", ephemeral=True)
 
     @unfollow.autocomplete("follow")
+    @admin_choices
     async def follow_choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
         follows = await self.bot.engine.follows.list(own_scope(interaction.guild_id))
         typed = typed.strip().casefold()

@@ -6,6 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from ..admins import CHOOSE_ROLE
 from ..client import NewsdeskBot
 from ..embeds import ANSWER_COLOUR
 from ..replies import send
@@ -35,8 +36,7 @@ class Help(commands.Cog):
         embed = discord.Embed(title="newsdesk", description=INTRO, colour=ANSWER_COLOUR)
         embed.add_field(name="Commands", value="\n".join(everyone), inline=False)
         if admins:
-            role = self.bot.config.admin_role
-            heading = f"For admins (Manage Server, or the “{role}” role)"
+            heading = f"For admins (Manage Server, or the role chosen with {CHOOSE_ROLE})"
             embed.add_field(name=heading, value="\n".join(admins), inline=False)
         return embed
 

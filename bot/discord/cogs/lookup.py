@@ -9,6 +9,7 @@ from discord.ext import commands
 from ..articles import article_choices, find_article, scopes_for
 from ..client import NewsdeskBot
 from ..embeds import article_line, article_pages, echo, listing_pages
+from ..limits import MemberLimit
 from ..replies import send
 from ..views import Paginator
 
@@ -18,10 +19,12 @@ SEARCH_RESULTS = 25
 class Lookup(commands.Cog):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
+        self._searches = MemberLimit(bot.config.search_rate, bot.config.search_per_seconds, "searching", "search")
 
     @app_commands.command(description="Find articles about something: titles, sources and dates.")
     @app_commands.describe(query="What the articles should be about")
     async def search(self, interaction: discord.Interaction, query: str) -> None:
+        self._searches.take_turn(interaction.user)
         query = self.bot.engine.check_question(query)
         await interaction.response.defer(thinking=True)
         rows = await self.bot.engine.search_articles(query, scopes_for(interaction.guild_id), SEARCH_RESULTS)

@@ -14,6 +14,7 @@ from newsdesk.index import Quote
 from ..articles import scopes_for
 from ..client import NewsdeskBot
 from ..embeds import age, article_line, clip, echo, listing_pages
+from ..limits import MemberLimit
 from ..replies import send
 from ..views import Paginator
 
@@ -36,6 +37,8 @@ def quote_lines(quotes: Sequence[Quote]) -> list[str]:
 class News(commands.Cog):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
+        # /latest with a topic and /timeline: one budget, as both search quotes the same way.
+        self._searches = MemberLimit(bot.config.search_rate, bot.config.search_per_seconds, "searching", "search")
 
     @app_commands.command(description="The newest articles, or the newest quotes about a topic.")
     @app_commands.describe(topic="Only quotes about this (leave empty for the newest articles)")
@@ -51,6 +54,7 @@ class News(commands.Cog):
             lines = [f"{article_line(row)}" + (f" · {age(row)}" if age(row) else "") for row in rows]
             await Paginator.show(interaction, listing_pages("The newest articles", lines))
             return
+        self._searches.take_turn(interaction.user)
         topic = engine.check_question(topic)  # refused before deferring, so privately
         await interaction.response.defer(thinking=True)
         quotes = await engine.dated_quotes(topic, scopes, newest_first=True, limit=LISTED)
@@ -59,6 +63,7 @@ class News(commands.Cog):
     @app_commands.command(description="How a story developed: quotes about a topic, oldest first.")
     @app_commands.describe(topic="The story to follow through the articles")
     async def timeline(self, interaction: discord.Interaction, topic: str) -> None:
+        self._searches.take_turn(interaction.user)
         topic = self.bot.engine.check_question(topic)
         await interaction.response.defer(thinking=True)
         quotes = await self.bot.engine.dated_quotes(
