@@ -76,3 +76,6 @@ def configure_logging(config: LoggingConfig, level: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if config.format == "json" else TextFormatter())
     logging.basicConfig(level=level, handlers=[handler])
+    # trafilatura logs ERROR for every page it finds no article in; newsdesk says so itself,
+    # once, as that file's or that entry's problem.
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)

@@ -7,7 +7,8 @@ import re
 HIDDEN = "***"
 # scheme://user:password@host: the password goes (postgresql://, amqp://, https://...)
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)")
-_SECRET_NAME = re.compile(r"token|password|passwd|secret|api_key|dsn", re.IGNORECASE)
+# whole parts of a snake_case name: "discord_token" is a secret, "max_tokens" is not
+_SECRET_NAME = re.compile(r"(?:^|_)(?:token|password|passwd|secret|api_key|dsn)(?:_|$)", re.IGNORECASE)
 
 
 def hide_secrets(text: str) -> str:

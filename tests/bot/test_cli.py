@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.bot.cli import main
+from newsdesk.index import load_settings
 
 from tests.helpers import write_jsonl
 from tests.index.special_files import ALIAS_BOMB, BIG_NUMBER, ESCAPED_NAMES, pipe_with_a_waiting_writer
@@ -231,6 +232,7 @@ def test_config_show_prints_the_effective_settings_with_secrets_hidden(tmp_path,
     assert shown["retrieval"]["top_k"] == 5 and shown["discord"]["ask_rate"] == 2
     assert shown["storage"]["data_dir"] == str(tmp_path / "data")
     assert shown["metrics"] == {"listen": ""} and shown["logging"] == {"format": "text"}
+    assert shown["reader"]["max_tokens"] == load_settings().reader.max_tokens  # a count of tokens is no secret
     assert "s3cret-pass" not in out and "config-show-token" not in out
     assert "NEWSDESK_DATABASE_URL: postgresql://newsdesk:***@db.example/news" in out
     assert "DISCORD_TOKEN: set (hidden)" in out
@@ -263,3 +265,21 @@ def test_log_lines_carry_time_and_level_and_never_the_token(monkeypatch):
     assert line["level"] == "WARNING" and line["logger"] == "newsdesk.bot"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line["time"])
     assert line["message"] == "cannot reach postgresql://bot:***@db/news with ***"
+
+
+def test_a_page_with_no_article_is_one_line_with_no_library_log_beside_it(tmp_path: Path):
+    """trafilatura logs ERROR lines of its own for such a page; the terminal shows only newsdesk's line."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "test.toml"
+    config.write_text(f'[model]\nbackend = "hashing"\n[reader]\nenabled = false\n[corpus]\ndir = "{tmp_path}"\n')
+    page = tmp_path / "nested.html"
+    page.write_text("<div>" * 5_000 + "hello world. " * 50)
+    done = subprocess.run(
+        [sys.executable, "-m", "newsdesk.bot.cli", "--config", str(config), "--data-dir", str(tmp_path / "data"),
+         "ingest", str(page)],
+        capture_output=True, text=True, timeout=120,
+    )
+    lines = [line for line in done.stderr.replace("\r", "\n").splitlines() if line.strip() and "ingesting" not in line]
+    assert lines == ["error: nested.html: no article text found in the HTML"], done.stderr
