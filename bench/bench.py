@@ -60,9 +60,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from newsdesk.index import Engine, load_settings, worker  # noqa: E402
-from newsdesk.index.embedding import Embedder, create_embedder, create_query_encoder, model_identity  # noqa: E402
-from newsdesk.index.ingest import content_hash  # noqa: E402
-from newsdesk.index.reading import ReadLimits, iter_corpus_files, read_path  # noqa: E402
+from newsdesk.index.models.embedding import Embedder, create_embedder, create_query_encoder, model_identity  # noqa: E402
+from newsdesk.index.ingest.writer import content_hash  # noqa: E402
+from newsdesk.index.ingest.reading import ReadLimits, iter_corpus_files, read_path  # noqa: E402
 from newsdesk.index.settings import Settings  # noqa: E402
 from newsdesk.index.store import NewArticle, NewPassage, NewSentence, open_store  # noqa: E402
 from newsdesk.index.store.postgres import DATABASE_URL_ENV  # noqa: E402
@@ -462,7 +462,7 @@ async def bench_recall(eval_store: Path | None, questions: int) -> dict | None:
     if not SHARED_EVAL.is_dir():
         return None
     from newsdesk.index.evaluation import load_questions
-    from newsdesk.index.vectors import IVF, FaissIndex
+    from newsdesk.index.search.vectors import IVF, FaissIndex
 
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = eval_store or Path(scratch)
@@ -505,7 +505,7 @@ async def bench_recall(eval_store: Path | None, questions: int) -> dict | None:
 # The cold start's baseline: a process that loads the configured question encoder and encodes one question.
 ENCODE_ONE_QUESTION = """
 from newsdesk.index import load_settings
-from newsdesk.index.embedding import create_query_encoder
+from newsdesk.index.models.embedding import create_query_encoder
 m = load_settings().model
 create_query_encoder(m.backend, m.name, m.onnx).encode([{question!r}])
 """

@@ -1,4 +1,4 @@
-"""Fit `[reading]` and `[other_languages]` (index/answer_scoring.py) and their thresholds, on data no report reads.
+"""Fit `[reading]` and `[other_languages]` (index/answer/read.py) and their thresholds, on data no report reads.
 
     python bench/calibrate_reader.py --store DIR      # prints the two config sections and the held-out figures
 
@@ -39,9 +39,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from newsdesk.index import Engine, load_settings  # noqa: E402
 from newsdesk.index.evaluation import gold_for, ingest_dataset, load_questions  # noqa: E402
-from newsdesk.index.language import is_english  # noqa: E402
-from newsdesk.index.reader import Reader  # noqa: E402
-from newsdesk.index.scoring import KEYWORD_CAP  # noqa: E402
+from newsdesk.index.models.language import is_english  # noqa: E402
+from newsdesk.index.models.reader import Reader  # noqa: E402
+from newsdesk.index.search.scoring import KEYWORD_CAP  # noqa: E402
 from train_reader import SEED, load_articles, split  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "eval" / "xquad-crosslingual"

@@ -1,5 +1,5 @@
 """Train the reader: a cross-encoder that reads a question and a passage together and scores
-"this passage answers the question" (index/reader.py runs it; bench/READER.md is its card).
+"this passage answers the question" (index/models/reader.py runs it; bench/READER.md is its card).
 
     python bench/train_reader.py train            # trains, or resumes from the last checkpoint
     python bench/train_reader.py export           # the newest checkpoint -> int8 ONNX in index/models/reader/
@@ -49,8 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from newsdesk.index.passages import passage_spans  # noqa: E402
-from newsdesk.index.reader import file_sha256  # noqa: E402
+from newsdesk.index.ingest.passages import passage_spans  # noqa: E402
+from newsdesk.index.models.reader import file_sha256  # noqa: E402
 from newsdesk.index.tokenization import question_tokens, tokenize  # noqa: E402
 from wire_shape import one_sentence_a_line  # noqa: E402
 
@@ -366,8 +366,8 @@ def model_card(args: argparse.Namespace, digest: str, size: int) -> str:
     return f"""# newsdesk reader
 
 A cross-encoder: it reads a question and a passage together and gives a logit, higher when
-the passage answers the question. newsdesk reads its shortlist with it (index/reader.py,
-index/answer_scoring.py). Retrain with `python bench/train_reader.py train` (resumes from its
+the passage answers the question. newsdesk reads its shortlist with it (index/models/reader.py,
+index/answer/read.py). Retrain with `python bench/train_reader.py train` (resumes from its
 last checkpoint), then `python bench/train_reader.py export`.
 
 - File: `model.onnx`, int8 (dynamic quantization, per channel), {size / 1e6:.1f} MB,

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsdesk.index.passages import paragraph_spans, sentence_spans  # noqa: E402
+from newsdesk.index.ingest.passages import paragraph_spans, sentence_spans  # noqa: E402
 
 
 def one_sentence_a_line(text: str) -> str:

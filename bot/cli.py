@@ -195,7 +195,7 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
 async def _cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from newsdesk.index.reading import iter_corpus_files
+    from newsdesk.index.ingest.reading import iter_corpus_files
 
     engine = await _open(args)
     try:
@@ -273,7 +273,7 @@ async def _cmd_migrate(args: argparse.Namespace) -> int:
     """Copy the configured store to the one --to names; the writer lock of each embedded store is held meanwhile."""
     from contextlib import AsyncExitStack
 
-    from newsdesk.index.migrate import MigrationError, copy_store, target_storage
+    from newsdesk.index.ingest.migrate import MigrationError, copy_store, target_storage
     from newsdesk.index.store import open_store
 
     settings = load_settings(args.config)

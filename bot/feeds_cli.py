@@ -9,7 +9,7 @@ import time
 
 from newsdesk.index import GLOBAL_SCOPE, Engine
 from newsdesk.index.feeds import FeedRefused, PollReport, feed_state
-from newsdesk.index.untrusted import plain_line
+from newsdesk.index.ingest.untrusted import plain_line
 
 # What a feed says is printed through `printable`: a title's escape sequences must not reach the terminal.
 _LINE_MAX_CHARS = 500

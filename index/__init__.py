@@ -3,7 +3,7 @@
 from .engine import Engine
 from .events import ArticlesAdded
 from .errors import ModelMismatchError, NewsdeskError, QuestionError
-from .ingest import FileReport, IngestReport
+from .ingest.writer import FileReport, IngestReport
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE
 from .types import Answer, Article, ArticleText, Follow, IndexStats, Quote, Stats

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .encoders import Encoders
-from .search import Search
+from .models.encoders import Encoders
+from .search.backend import Search
 from .store import Store
 from .tokenization import tokenize
 

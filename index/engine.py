@@ -17,20 +17,20 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .answer_scoring import AnswerScoring
+from .answer.read import AnswerScoring
 from .app_data import AppData
 from .baselines import Baselines
 from .dates import DateRange
-from .encoders import Encoders
+from .models.encoders import Encoders
 from .events import ArticlesAdded, Events
 from .feeds import Feeds
-from .follows import Follows
-from .ingest import FileReport, Ingest, IngestReport
-from .questions import Questions, utc_now
-from .retrieval import Retrieval
-from .scoring import RelevanceModel
-from .search import open_search
-from .selection import Candidate
+from .answer.follows import Follows
+from .ingest.writer import FileReport, Ingest, IngestReport
+from .answer.pipeline import Questions, utc_now
+from .answer.shortlist import Retrieval
+from .search.scoring import RelevanceModel
+from .search.backend import open_search
+from .answer.selection import Candidate
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE, PassageRow, Store, open_store
 from .types import Answer, Article, ArticleText, IndexStats, Quote, Stats

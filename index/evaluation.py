@@ -26,7 +26,7 @@ from typing import Awaitable, Callable
 import numpy as np
 
 from .engine import Engine
-from .scoring import reciprocal_rank_fusion
+from .search.scoring import reciprocal_rank_fusion
 
 # Depth of the BM25 and dense lists that RRF fuses (their first 10 are scored on their own).
 RRF_DEPTH = 50

@@ -86,7 +86,7 @@ class RelevanceSettings:
 
 @dataclass(frozen=True)
 class ReaderSettings:
-    """`[reader]`: the cross-encoder that reads the question with each shortlisted passage (index/reader.py)."""
+    """`[reader]`: the cross-encoder that reads the question with each shortlisted passage (index/models/reader.py)."""
 
     enabled: bool = False
     # the folder with model.onnx and tokenizer.json (relative: the project's), where `bench/train_reader.py export` writes

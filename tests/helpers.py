@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
-from newsdesk.index.encoders import Encoders
+from newsdesk.index.models.encoders import Encoders
 from newsdesk.index.settings import Settings, load_settings
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
 from newsdesk.index.store.sqlite import DB_NAME

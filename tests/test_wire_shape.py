@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdesk.index.passages import passage_spans
+from newsdesk.index.ingest.passages import passage_spans
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "wire_shape.py"
 ARTICLE = (

@@ -16,7 +16,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
-from ..untrusted import short
+from ..ingest.untrusted import short
 
 ALLOWED_SCHEMES = ("http", "https")
 # Networks Python's ipaddress counts as global that a feed may not reach all the same: 6to4 wraps

@@ -19,7 +19,7 @@ from yarl import URL
 
 from ..settings import FeedSettings
 from .addresses import AddressPolicy, BlockedAddressError, PublicOnlyResolver, check_url
-from ..untrusted import short
+from ..ingest.untrusted import short
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _READ_CHUNK = 64 * 1024

@@ -21,7 +21,7 @@ from lxml.etree import ParserError
 from yarl import URL
 
 from .addresses import ALLOWED_SCHEMES
-from ..untrusted import clean_name, clean_text, shown
+from ..ingest.untrusted import clean_name, clean_text, shown
 from .fetching import Fetcher, FetchError
 from .parsing import FeedEntry
 

@@ -22,7 +22,7 @@ import defusedxml.ElementTree
 import feedparser
 from defusedxml import DefusedXmlException
 
-from ..untrusted import ESCAPE_SEQUENCE, clean_name, shown
+from ..ingest.untrusted import ESCAPE_SEQUENCE, clean_name, shown
 
 _JSON_TYPES = ("application/feed+json", "application/json")
 _XML_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")

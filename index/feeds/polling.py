@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from yarl import URL
 
-from ..ingest import content_hash
+from ..ingest.writer import content_hash
 from ..settings import FeedSettings
 from ..store import FeedItemRow, FeedRow, FeedStore
-from ..untrusted import clean_name
+from ..ingest.untrusted import clean_name
 from .fetching import Fetcher, FetchError
 from .items import EntryProblem, ItemDraft, build_item, entry_identity, entry_label
 from .parsing import FeedEntry, FeedError, ParsedFeed, parse_feed

@@ -18,7 +18,7 @@ from yarl import URL
 from ..settings import FeedSettings
 from ..store import GLOBAL_SCOPE, FeedRow, FeedStore
 from .addresses import ALLOWED_SCHEMES
-from ..untrusted import plain_line, shown
+from ..ingest.untrusted import plain_line, shown
 from .fetching import FetchError
 from .items import LINK_MAX_CHARS
 from .parsing import FeedError

@@ -18,7 +18,7 @@ from newsdesk.bot.discord.embeds import (
     quote_embeds,
 )
 from newsdesk.index import Article, ArticleText, Quote
-from newsdesk.index.reading import ReadLimits, read_path
+from newsdesk.index.ingest.reading import ReadLimits, read_path
 from tests.conftest_bot import unquote
 from tests.helpers import PROJECT_ROOT
 

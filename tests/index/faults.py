@@ -7,7 +7,7 @@ from contextlib import closing
 from pathlib import Path
 
 from newsdesk.index import Answer, Engine
-from newsdesk.index.embedding import model_identity
+from newsdesk.index.models.embedding import model_identity
 from newsdesk.index.store.sqlite import DB_NAME
 
 HASHING_MODEL = model_identity("hashing", "")

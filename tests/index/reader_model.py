@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsdesk.index.reader import MODEL_FILE, TOKENIZER_FILE, file_sha256
+from newsdesk.index.models.reader import MODEL_FILE, TOKENIZER_FILE, file_sha256
 
 
 def export_untrained_reader(folder: Path) -> str:

@@ -5,7 +5,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from newsdesk.index.batching import QuestionBatcher
+from newsdesk.index.models.batching import QuestionBatcher
 
 
 class RecordingEncoder:

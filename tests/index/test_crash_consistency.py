@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from newsdesk.index import Engine
-from newsdesk.index.indexes import INDEX_NAME
-from newsdesk.index.vectors import FaissIndex
+from newsdesk.index.search.indexes import INDEX_NAME
+from newsdesk.index.search.vectors import FaissIndex
 
 from tests.helpers import PROJECT_ROOT, hashing_settings, write_jsonl
 from tests.index.faults import CHILD_TIMEOUT, HASHING_MODEL, SCRIPTS, assert_quotes_verbatim, ro_db
@@ -297,7 +297,7 @@ async def test_sigkill_during_ingest_20_times_leaves_a_consistent_store(
     timing = IngestTiming()
     killed = mid_write = 0
     unreturned: set[str] = set()
-    caplog.set_level(logging.WARNING, logger="newsdesk.index.indexes")
+    caplog.set_level(logging.WARNING, logger="newsdesk.index.search.indexes")
     # Where kills land: anywhere from start-up (opening, repairing the index) on; within an
     # ingest (reading, embedding, writing), timed from its start; within a write, timed from
     # its start (its transaction, then the index update and save) or from its commit (the
@@ -391,7 +391,7 @@ async def test_repair_after_a_kill_in_the_first_ingest_is_not_repeated_on_every_
     await engine.ingest_paths([crash_corpus.files[1]])
     await engine.close()
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="newsdesk.index.indexes"):
+    with caplog.at_level(logging.WARNING, logger="newsdesk.index.search.indexes"):
         engine = await Engine.open(settings=hashing_settings(data_dir))
         await engine.close()
     assert not [r for r in caplog.records if "rebuilding" in r.getMessage()], "the index was rebuilt again"

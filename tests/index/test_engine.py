@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.index import Engine, ModelMismatchError, QuestionError
-from newsdesk.index.indexes import INDEX_NAME
+from newsdesk.index.search.indexes import INDEX_NAME
 
 from tests.helpers import BRIDGE, ORCHARD, db_rows, hashing_settings, record_embeddings, write_jsonl
 
@@ -251,7 +251,7 @@ async def test_corpus_folder_is_ingested_only_when_it_changed(engine: Engine, tm
 
 
 async def test_keyword_index_is_saved_and_reused_until_passages_change(tmp_path: Path, monkeypatch):
-    from newsdesk.index.keyword import KeywordIndex
+    from newsdesk.index.search.keyword import KeywordIndex
 
     settings = hashing_settings(tmp_path / "data")
     engine = await Engine.open(settings=settings)
@@ -282,7 +282,7 @@ async def test_keyword_index_is_saved_and_reused_until_passages_change(tmp_path:
 async def test_a_large_keyword_index_is_rebuilt_in_the_background_while_questions_are_answered(
     tmp_path: Path, monkeypatch
 ):
-    import newsdesk.index.indexes as indexes_module
+    import newsdesk.index.search.indexes as indexes_module
 
     monkeypatch.setattr(indexes_module, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
     ferry = {
@@ -320,7 +320,7 @@ async def test_corpus_rescan_replaces_a_changed_file_and_forgets_a_deleted_one(e
 
 
 async def test_scope_filters_are_kept_for_the_sets_asked_about_most_recently(tmp_path: Path, monkeypatch):
-    from newsdesk.index.scopes import PassageScopes
+    from newsdesk.index.search.scopes import PassageScopes
 
     settings = hashing_settings(tmp_path / "data")
     settings = replace(settings, vectors=replace(settings.vectors, scope_cache_mb=0))  # room for one set only

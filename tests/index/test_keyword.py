@@ -2,7 +2,7 @@
 
 import pytest
 
-from newsdesk.index.keyword import KeywordIndex
+from newsdesk.index.search.keyword import KeywordIndex
 from newsdesk.index.tokenization import tokenize
 
 from tests.helpers import BRIDGE, ORCHARD

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.index import Engine, QuestionError
-from newsdesk.index.reading import display_name
+from newsdesk.index.ingest.reading import display_name
 
 from tests.helpers import PROJECT_ROOT, hashing_settings, write_jsonl
 from tests.index.special_files import ALIAS_BOMB, BIG_NUMBER

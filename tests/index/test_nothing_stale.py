@@ -31,7 +31,7 @@ async def test_a_removed_articles_ids_are_never_reused_by_the_next_upload(tmp_pa
 
 async def test_saved_indexes_from_an_earlier_write_generation_are_rebuilt(tmp_path: Path, monkeypatch):
     """The same passage ids are not enough: an index saved before later writes is not trusted."""
-    from newsdesk.index.keyword import KeywordIndex
+    from newsdesk.index.search.keyword import KeywordIndex
 
     settings = hashing_settings(tmp_path / "data")
     async with await Engine.open(settings=settings) as engine:
@@ -53,7 +53,7 @@ async def test_saved_indexes_from_an_earlier_write_generation_are_rebuilt(tmp_pa
 
 def fail_first_keyword_build(monkeypatch) -> list[int]:
     """Make the next keyword index build fail as on a full disk (later ones succeed); the passages of each attempt."""
-    from newsdesk.index.keyword import KeywordIndex
+    from newsdesk.index.search.keyword import KeywordIndex
 
     attempts = []
     original_build = KeywordIndex.build.__func__
@@ -69,7 +69,7 @@ def fail_first_keyword_build(monkeypatch) -> list[int]:
 
 
 async def test_a_failed_background_keyword_rebuild_is_reported_and_tried_again(tmp_path: Path, monkeypatch, caplog):
-    import newsdesk.index.indexes as indexes_module
+    import newsdesk.index.search.indexes as indexes_module
 
     monkeypatch.setattr(indexes_module, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
     monkeypatch.setattr(indexes_module, "KEYWORD_RETRY_SECONDS", 0.01)

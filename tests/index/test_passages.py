@@ -2,7 +2,7 @@
 
 import textwrap
 
-from newsdesk.index.passages import paragraph_spans, passage_spans, sentence_spans
+from newsdesk.index.ingest.passages import paragraph_spans, passage_spans, sentence_spans
 
 from tests.helpers import SEED_ARTICLE
 

@@ -8,7 +8,7 @@ import pytest
 
 from newsdesk.index import Engine
 from newsdesk.index.store.postgres import DATABASE_URL_ENV, PostgresStore
-from newsdesk.index.store.postgres_search import DatabaseSearch
+from newsdesk.index.search.postgres_search import DatabaseSearch
 from newsdesk.index.tokenization import tokenize
 
 from tests.helpers import BRIDGE, ORCHARD, SEED_ARTICLE, db_rows, hashing_settings, write_jsonl

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from newsdesk.index import Engine
-from newsdesk.index.embedding import HashingEmbedder
+from newsdesk.index.models.embedding import HashingEmbedder
 
 from tests.helpers import BRIDGE, ORCHARD, filler_articles, hashing_settings, write_jsonl
 

@@ -1,4 +1,4 @@
-"""The read stage (index/answer_scoring.py): the reader, pinned and offline; questions in other languages.
+"""The read stage (index/answer/read.py): the reader, pinned and offline; questions in other languages.
 
 No trained reader ships yet (bench/RESULTS.md, "The reader"), so the reader's tests run an
 untrained one exported as a trained one is (tests/index/reader_model.py): they check what
@@ -13,8 +13,8 @@ import pytest
 import pytest_asyncio
 
 from newsdesk.index import Engine, load_settings
-from newsdesk.index.language import is_english
-from newsdesk.index.reader import Reader, ReaderUnavailableError
+from newsdesk.index.models.language import is_english
+from newsdesk.index.models.reader import Reader, ReaderUnavailableError
 
 from tests.helpers import BRIDGE, ORCHARD, PROJECT_ROOT, hashing_settings, write_jsonl
 from tests.index.reader_model import export_untrained_reader

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdesk.index.reading import ReadLimits, iter_corpus_files, read_document, read_path
+from newsdesk.index.ingest.reading import ReadLimits, iter_corpus_files, read_document, read_path
 
 from tests.helpers import SEED_ARTICLE
 from tests.index.special_files import ALIAS_BOMB, BIG_NUMBER, ESCAPED_NAMES, pipe_with_a_waiting_writer

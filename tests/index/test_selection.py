@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from newsdesk.index.scoring import Evidence, RelevanceModel, keyword_share
-from newsdesk.index.selection import Candidate, select
+from newsdesk.index.search.scoring import Evidence, RelevanceModel, keyword_share
+from newsdesk.index.answer.selection import Candidate, select
 from newsdesk.index.tokenization import names_held, question_names, question_tokens, tokenize
 
 

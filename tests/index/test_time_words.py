@@ -8,7 +8,7 @@ import pytest
 
 from newsdesk.index import QuestionError
 from newsdesk.index.dates import date_range
-from newsdesk.index.time_words import time_intent
+from newsdesk.index.answer.time_words import time_intent
 
 TODAY = dt.date(2024, 5, 3)  # a Friday
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from newsdesk.index import Engine
-from newsdesk.index.scopes import ScopeFilter
-from newsdesk.index.vectors import IVF, FaissIndex
+from newsdesk.index.search.scopes import ScopeFilter
+from newsdesk.index.search.vectors import IVF, FaissIndex
 
 from tests.helpers import BRIDGE, filler_articles, hashing_settings, write_jsonl
 
@@ -35,7 +35,7 @@ async def test_the_index_turns_ivf_when_the_store_outgrows_flat_and_stays_consis
         assert await engine.remove(first.id)
     finally:
         await engine.close()
-    caplog.set_level(logging.WARNING, logger="newsdesk.index.indexes")
+    caplog.set_level(logging.WARNING, logger="newsdesk.index.search.indexes")
     engine = await Engine.open(settings=settings)
     try:
         # read back as it was saved: no rebuild, the removed passages gone from it

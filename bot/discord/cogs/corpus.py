@@ -16,8 +16,8 @@ from discord.ext import commands, tasks
 from discord.utils import escape_markdown
 
 from newsdesk.index import FileReport
-from newsdesk.index.reading import display_name, iter_corpus_files
-from newsdesk.index.untrusted import describe_error
+from newsdesk.index.ingest.reading import display_name, iter_corpus_files
+from newsdesk.index.ingest.untrusted import describe_error
 
 from ..admins import admin_choices, check_admin, set_admin_role
 from ..articles import article_choices, find_article, own_scope, scopes_for

@@ -18,9 +18,9 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from tests.helpers import hashing_settings
 from newsdesk.index import Engine
-import newsdesk.index.indexes as indexes_module
+import newsdesk.index.search.indexes as indexes_module
 import newsdesk.index.store.sqlite as store_module
-import newsdesk.index.vectors.faiss_index as vectors_module
+import newsdesk.index.search.vectors.faiss_index as vectors_module
 
 point, _, nth = os.environ.get("KILL_AT", "").partition(":")
 reached = 0
@@ -76,7 +76,7 @@ async def main():
     if os.environ.get("CHUNK_CHARS"):
         settings = replace(settings, corpus=replace(settings.corpus, chunk_chars=int(os.environ["CHUNK_CHARS"])))
     engine = await Engine.open(settings=settings)
-    from newsdesk.index.passages import sentence_spans
+    from newsdesk.index.ingest.passages import sentence_spans
     sentence_spans("Warm up the lazy imports. So that kills land in ingests.")
     print("READY", flush=True)
     for name in sys.argv[3:]:

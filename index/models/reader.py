@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import NewsdeskError
+from ..errors import NewsdeskError
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..settings import VectorSettings
+from ...settings import VectorSettings
 from .base import VectorIndex
 from .faiss_index import FLAT, IVF, FaissIndex, ivf_lists
 

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import bm25s
 import numpy as np
 
-from .tokenization import tokenize
+from ..tokenization import tokenize
 
 # bm25s sets its own logger to DEBUG, which would print every index build.
 logging.getLogger("bm25s").setLevel(logging.WARNING)

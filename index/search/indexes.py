@@ -21,11 +21,11 @@ import numpy as np
 
 from .keyword import KeywordIndex, KeywordScores
 from .scopes import PassageScopes, ScopeFilter
-from .settings import VectorSettings
-from .store import PassageRow, Store
-from .types import IndexStats
+from ..settings import VectorSettings
+from ..store import PassageRow, Store
+from ..types import IndexStats
 from .vectors import VectorIndex, factory as vector_factory, prepare_search_thread
-from .worker import background_executor
+from ..worker import background_executor
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from typing import AsyncContextManager, Iterable, Protocol, Sequence
 import numpy as np
 
 from .keyword import Bm25Statistics
-from .settings import Settings
-from .store import Store
-from .types import IndexStats
+from ..settings import Settings
+from ..store import Store
+from ..types import IndexStats
 
 
 class KeywordHits(Protocol):
@@ -82,7 +82,7 @@ class Search(Protocol):
 def open_search(settings: Settings, store: Store, model_identity: str, read_only: bool) -> Search:
     """The search that goes with the storage backend (`[storage] backend`)."""
     if settings.storage.backend == "postgres":
-        from .store.postgres_search import DatabaseSearch
+        from .postgres_search import DatabaseSearch
 
         return DatabaseSearch(store, settings.vectors)
     from .indexes import LiveIndexes

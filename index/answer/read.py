@@ -2,7 +2,7 @@
 
 Retrieval's shortlist is ordered by evidence gathered from the question and each passage
 apart. With `[reader] enabled`, an English question is read with each of the `[reader]
-depth` best candidates by the reader (index/reader.py), and `[reading]` turns its logit,
+depth` best candidates by the reader (index/models/reader.py), and `[reading]` turns its logit,
 with the candidate's evidence, into the probability that the passage answers. A question
 in another language is scored by `[other_languages]` (when enabled), on evidence that
 crosses languages (the multilingual embedder's cosines), with thresholds calibrated for
@@ -21,11 +21,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .language import is_english
-from .reader import Reader
-from .retrieval import Retrieved
-from .scoring import RelevanceModel
-from .settings import Settings
+from ..models.language import is_english
+from ..models.reader import Reader
+from .shortlist import Retrieved
+from ..search.scoring import RelevanceModel
+from ..settings import Settings
 
 
 @dataclass(frozen=True)

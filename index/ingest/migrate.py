@@ -15,10 +15,10 @@ from typing import Callable
 
 import numpy as np
 
-from .ingest import content_hash
-from .settings import StorageSettings
-from .store import NewArticle, NewPassage, NewSentence, PassageRow, Store
-from .types import Article
+from .writer import content_hash
+from ..settings import StorageSettings
+from ..store import NewArticle, NewPassage, NewSentence, PassageRow, Store
+from ..types import Article
 
 
 class MigrationError(Exception):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from .dates import DateRange
+from ..dates import DateRange
 
 # Words that ask for the newest reports, without naming days.
 _RECENT = re.compile(

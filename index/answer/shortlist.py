@@ -12,15 +12,15 @@ from typing import Iterable
 
 import numpy as np
 
-from .encoders import Encoders
-from .errors import QuestionError
-from .search import Search
-from .scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fusion, word_weights
+from ..models.encoders import Encoders
+from ..errors import QuestionError
+from ..search.backend import Search
+from ..search.scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fusion, word_weights
 from .selection import Candidate
-from .settings import RetrievalSettings
-from .store import PassageRow, SentenceVectors, Store
-from .tokenization import names_held, question_names, question_tokens, tokenize
-from .types import Article
+from ..settings import RetrievalSettings
+from ..store import PassageRow, SentenceVectors, Store
+from ..tokenization import names_held, question_names, question_tokens, tokenize
+from ..types import Article
 
 
 @dataclass

@@ -16,8 +16,8 @@ import numpy as np
 
 from .batching import QuestionBatcher
 from .embedding import Embedder, create_embedder, create_query_encoder, model_identity
-from .settings import ModelSettings
-from .worker import background_executor
+from ..settings import ModelSettings
+from ..worker import background_executor
 
 T = TypeVar("T")
 

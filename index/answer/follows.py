@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .events import ArticlesAdded
-from .questions import Questions
-from .store import Store
-from .types import Follow, Quote
+from ..events import ArticlesAdded
+from .pipeline import Questions
+from ..store import Store
+from ..types import Follow, Quote
 
 # The last article id matched against the follows (kept with the data).
 MATCHED_THROUGH = "follows_matched_through"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Mapping
 
-from .answer_scoring import Scored
-from .retrieval import Retrieved
+from .read import Scored
+from .shortlist import Retrieved
 from .selection import Candidate, select
-from .settings import RetrievalSettings
-from .types import Answer, Article, Quote
+from ..settings import RetrievalSettings
+from ..types import Answer, Article, Quote
 
 CLOSEST_ARTICLES = 3
 

@@ -24,10 +24,10 @@ from typing import AsyncIterator, Iterable, Sequence
 
 import numpy as np
 
-from ..keyword import B, K1, Bm25Statistics
+from .keyword import B, K1, Bm25Statistics
 from ..settings import VectorSettings
 from ..types import IndexStats
-from .postgres import PostgresStore, lexeme_literal
+from ..store.postgres import PostgresStore, lexeme_literal
 
 _BM25_STATISTICS = (
     "SELECT (SELECT value::BIGINT FROM meta WHERE key = 'keyword_passages'), "

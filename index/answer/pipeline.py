@@ -16,16 +16,16 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from . import quoting
-from .answer_scoring import AnswerScoring
-from .dates import DateRange, date_range
-from .retrieval import Retrieval, Retrieved, check_question
-from .scoring import recency_weights
-from .settings import Settings
-from .store import Store
+from . import quote as quoting
+from .read import AnswerScoring
+from ..dates import DateRange, date_range
+from .shortlist import Retrieval, Retrieved, check_question
+from ..search.scoring import recency_weights
+from ..settings import Settings
+from ..store import Store
 from .time_words import time_intent
 from .selection import Candidate
-from .types import Answer, Article, Quote
+from ..types import Answer, Article, Quote
 
 Clock = Callable[[], dt.datetime]
 

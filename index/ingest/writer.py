@@ -20,10 +20,10 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
-from .embedding import pooled_passage_vector
-from .encoders import Encoders
-from .errors import ModelMismatchError
-from .events import ArticlesAdded, Events
+from ..models.embedding import pooled_passage_vector
+from ..models.encoders import Encoders
+from ..errors import ModelMismatchError
+from ..events import ArticlesAdded, Events
 from .passages import passage_spans, sentence_spans
 from .reading import (
     ArticleDraft,
@@ -35,10 +35,10 @@ from .reading import (
     read_document,
     read_path,
 )
-from .search import Search
-from .settings import Settings
-from .store import GLOBAL_SCOPE, NewArticle, NewPassage, NewSentence, Store
-from .worker import background_executor
+from ..search.backend import Search
+from ..settings import Settings
+from ..store import GLOBAL_SCOPE, NewArticle, NewPassage, NewSentence, Store
+from ..worker import background_executor
 
 T = TypeVar("T")
 

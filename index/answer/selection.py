@@ -8,7 +8,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .scoring import Evidence, near_tie, spread
+from ..search.scoring import Evidence, near_tie, spread
 
 
 @dataclass(frozen=True)
