@@ -461,7 +461,7 @@ async def bench_recall(eval_store: Path | None, questions: int) -> dict | None:
     """
     if not SHARED_EVAL.is_dir():
         return None
-    from newsdesk.index.evaluation import load_questions
+    from newsdesk.bot.evaluation import load_questions
     from newsdesk.index.search.vectors import IVF, FaissIndex
 
     with tempfile.TemporaryDirectory() as scratch:

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from newsdesk.index import Engine, load_settings  # noqa: E402
-from newsdesk.index.evaluation import ingest_dataset, gold_for, load_questions  # noqa: E402
+from newsdesk.bot.evaluation import ingest_dataset, gold_for, load_questions  # noqa: E402
 from newsdesk.index.search.scoring import KEYWORD_CAP, Evidence  # noqa: E402
 from wire_shape import reshape_corpus  # noqa: E402  (bench/, beside this script)
 

@@ -313,7 +313,7 @@ async def _cmd_eval(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from newsdesk.index.evaluation import evaluate, format_report
+    from newsdesk.bot.evaluation import evaluate, format_report
 
     if not (args.dataset / "questions.jsonl").is_file() or not (args.dataset / "corpus").is_dir():
         print(f"newsdesk eval: {args.dataset} has no questions.jsonl and corpus/ folder", file=sys.stderr)

@@ -19,7 +19,6 @@ import numpy as np
 
 from .answer.read import AnswerScoring
 from .app_data import AppData
-from .baselines import Baselines
 from .dates import DateRange
 from .models.encoders import Encoders
 from .events import ArticlesAdded, Events
@@ -33,6 +32,7 @@ from .search.backend import open_search
 from .answer.selection import Candidate
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE, PassageRow, Store, open_store
+from .tokenization import tokenize
 from .types import Answer, Article, ArticleText, IndexStats, Quote, Stats
 from .writer_lock import WriterLock
 
@@ -52,7 +52,6 @@ class Engine:
         self._ingest = Ingest(settings, store, encoders, self._indexes, self._events)
         relevance = RelevanceModel(**asdict(settings.relevance))
         self._retrieval = Retrieval(settings.retrieval, relevance, store, self._indexes, encoders)
-        self.baselines = Baselines(store, self._indexes, encoders)  # what `evaluation` measures newsdesk against
         self.clock = utc_now  # "now" for "today", "7d" and recency (UTC); tests set their own
         self._scoring = AnswerScoring(settings)
         self._questions = Questions(settings, store, self._retrieval, self._scoring, lambda: self.clock())
@@ -196,7 +195,32 @@ class Engine:
         """Articles matching a query, ranked by their best passage; a search: it never abstains."""
         return await self._questions.search_articles(query, scopes, limit)
 
-    # --- measurements, for evaluation and benchmarks (the baselines: `self.baselines`) ---
+    # --- measurements, for the evaluation (`newsdesk eval`) and the benchmarks ------------
+    # The baselines newsdesk is measured against search the same store and indexes as `ask`, without its fusion
+    # and relevance model, so the evaluation compares like with like.
+
+    async def rank_by_keyword(self, question: str, k: int) -> list[int]:
+        """Passage ids by BM25 alone, best first (a baseline)."""
+        return [pid for pid, _ in (await self._indexes.keyword(tokenize(question), None, k)).top(k)]
+
+    async def rank_by_meaning(self, question: str, k: int) -> list[int]:
+        """Passage ids by cosine similarity alone (the dense search: exact while an in-process index is flat), best
+        first (a baseline)."""
+        if not await self._indexes.has_passages():
+            return []
+        query = await self._encoders.encode_question(question)
+        return [pid for pid, _ in await self._indexes.dense(query, k, None)]
+
+    async def nearest_sentence(self, question: str, passage_id: int) -> tuple[int, int]:
+        """The span (in article offsets) of a passage's sentence nearest the question in meaning alone (a baseline's
+        marked sentence)."""
+        query = await self._encoders.encode_question(question)
+        sentences = (await self._store.sentence_vectors([passage_id], self.model_identity)).get(passage_id)
+        if sentences is None:
+            row = (await self._store.passages([passage_id]))[0]
+            return row.start, row.end
+        return sentences.spans[int(np.argmax(sentences.vectors @ query))]
+
 
     async def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Texts embedded as ingest embeds sentences, a row each (the model loads on first use)."""

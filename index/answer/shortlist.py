@@ -1,7 +1,7 @@
 """One question to its scored candidate passages: keyword and dense lists, fused, read and scored on their evidence.
 
 Every score is computed by `scoring`; this module gathers what the scores are computed
-from. The baselines the evaluation compares against are in `baselines`.
+from. The baselines the evaluation compares against are `Engine.rank_by_keyword` and `rank_by_meaning`.
 """
 
 from __future__ import annotations

@@ -299,7 +299,7 @@ async def test_a_large_keyword_index_is_rebuilt_in_the_background_while_question
         assert answer.answers and answer.answers[0].article.title == "Night ferry returns"
         assert await engine.wait_for_rebuilds()
         ferry_ids = {p.id for p in await engine.passages(range(1, 10)) if "night crossing" in p.text}
-        assert set(await engine.baselines.rank_keyword("tickets night crossing", 1)) == ferry_ids
+        assert set(await engine.rank_by_keyword("tickets night crossing", 1)) == ferry_ids
 
 
 async def test_corpus_rescan_replaces_a_changed_file_and_forgets_a_deleted_one(engine: Engine, tmp_path: Path):

@@ -23,8 +23,8 @@ async def test_a_removed_articles_ids_are_never_reused_by_the_next_upload(tmp_pa
         assert "record harvest" in answer.answers[0].highlight
         # BM25 (behind /search and the eval's baseline) scores the new passages by their own words,
         # and the removed article's words match nothing stored
-        assert await engine.baselines.rank_keyword("record apple harvest", 5)
-        assert await engine.baselines.rank_keyword("harbour bridge steel cables", 5) == []
+        assert await engine.rank_by_keyword("record apple harvest", 5)
+        assert await engine.rank_by_keyword("harbour bridge steel cables", 5) == []
     finally:
         await engine.close()
 
@@ -84,7 +84,7 @@ async def test_a_failed_background_keyword_rebuild_is_reported_and_tried_again(t
         (failure,) = [r for r in caplog.records if r.levelname == "ERROR"]
         assert "keyword index rebuild failed" in failure.getMessage() and "No space left" in failure.getMessage()
         orchard_ids = {p.id for p in await engine.passages(range(1, 10)) if "cider apples" in p.text}
-        assert set(await engine.baselines.rank_keyword("cider apples glut", 1)) == orchard_ids
+        assert set(await engine.rank_by_keyword("cider apples glut", 1)) == orchard_ids
 
 
 async def test_an_upload_whose_keyword_rebuild_fails_is_still_stored_and_the_next_question_rebuilds(
@@ -99,5 +99,5 @@ async def test_an_upload_whose_keyword_rebuild_fails_is_still_stored_and_the_nex
         (failure,) = [r for r in caplog.records if r.levelname == "ERROR"]
         assert "keyword index rebuild failed" in failure.getMessage() and "No space left" in failure.getMessage()
         orchard_ids = {p.id for p in await engine.passages(range(1, 10)) if "cider apples" in p.text}
-        assert set(await engine.baselines.rank_keyword("cider apples glut", 1)) == orchard_ids
+        assert set(await engine.rank_by_keyword("cider apples glut", 1)) == orchard_ids
         assert attempts == [4, 4]

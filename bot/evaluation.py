@@ -25,8 +25,8 @@ from typing import Awaitable, Callable
 
 import numpy as np
 
-from .engine import Engine
-from .search.scoring import reciprocal_rank_fusion
+from newsdesk.index import Engine
+from newsdesk.index.search.scoring import reciprocal_rank_fusion
 
 # Depth of the BM25 and dense lists that RRF fuses (their first 10 are scored on their own).
 RRF_DEPTH = 50
@@ -236,8 +236,8 @@ async def _measure(
                 language = by_language.setdefault(q.lang, {n: _SystemScore() for n in newsdesks})
                 language[name].add(hits, seconds, answer.abstained, quote_hit)
 
-        keyword_ids, keyword_seconds = await timed(engine.baselines.rank_keyword, q.question, RRF_DEPTH)
-        dense_ids, dense_seconds = await timed(engine.baselines.rank_dense, q.question, RRF_DEPTH)
+        keyword_ids, keyword_seconds = await timed(engine.rank_by_keyword, q.question, RRF_DEPTH)
+        dense_ids, dense_seconds = await timed(engine.rank_by_meaning, q.question, RRF_DEPTH)
         started = time.perf_counter()
         fused_ids = reciprocal_rank_fusion([keyword_ids, dense_ids])[:10]
         rrf_seconds = keyword_seconds + dense_seconds + time.perf_counter() - started
@@ -253,7 +253,7 @@ async def _measure(
             if name == "rrf" and found:
                 # RRF marks its top passage's sentence nearest the question in meaning
                 top_passage = found[0]
-                s_start, s_end = await engine.baselines.nearest_sentence(q.question, top_passage.id)
+                s_start, s_end = await engine.nearest_sentence(q.question, top_passage.id)
                 sentence = top_passage.text[s_start - top_passage.start : s_end - top_passage.start]
                 rrf_quote = gold.sentence_hit(top_passage.article_id, s_start, s_end, sentence)
             systems[name].add(passage_hits, took, quote_hit=rrf_quote if name == "rrf" else None)

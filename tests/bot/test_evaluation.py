@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.bot.cli import main
-from newsdesk.index.evaluation import Gold
+from newsdesk.bot.evaluation import Gold
 
 DOCS = {
     "0001.txt": (
