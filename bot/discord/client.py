@@ -17,7 +17,8 @@ from discord.ext import commands
 from newsdesk.index import Engine, NewsdeskError, Settings
 
 from .config import DiscordConfig
-from .identify import IdentifyTurns, identify_turns
+from .identify import IdentifyTurns
+from .identify_backend import identify_turns
 from .metrics import BotMetrics, MetricsConfig, MetricsServer
 from .reading import StartupReading
 from .replies import NO_MENTIONS, report

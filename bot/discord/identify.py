@@ -5,7 +5,7 @@ Discord lets a bot start sessions (IDENTIFY) `max_concurrency` at a time: one pe
 IDENTIFY past that is refused. discord.py spaces the shards of one process (its
 `before_identify_hook` sleeps 5 s). When other processes run the other shards, they take
 turns through something they all see: lock files on one machine (`FileIdentifyTurns`), or the
-database they share (`identify_postgres.PostgresIdentifyTurns`). `identify_turns` picks how.
+database they share (`identify_postgres.PostgresIdentifyTurns`). `identify_backend.identify_turns` picks how.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from filelock import AsyncFileLock
-from platformdirs import user_state_path
-
-from .config import DiscordConfig
 
 
 class IdentifyTurns(ABC):
@@ -71,26 +68,3 @@ def _seconds_since(stamp: Path) -> float | None:
         return time.time() - float(stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def identify_turns(
-    shards_elsewhere: bool, storage_backend: str, application_id: int, config: DiscordConfig
-) -> IdentifyTurns | None:
-    """The turns this process takes, or None when discord.py's own spacing is enough.
-
-    Args:
-        shards_elsewhere: other processes run some of the bot's shards (`--shard-ids`).
-        storage_backend: `[storage] backend`: with "postgres", the processes (on any
-            machine) take turns through the database they share.
-        config: `identify_seconds` apart; else lock files in `identify_lock_dir`, by default
-            in the user's state directory, which every process of this user on this machine sees.
-    """
-    if not shards_elsewhere:
-        return None
-    if storage_backend == "postgres":
-        from .identify_postgres import PostgresIdentifyTurns  # asyncpg: the postgres extra
-
-        return PostgresIdentifyTurns.from_environment(application_id, config.identify_seconds)
-    folder = Path(config.identify_lock_dir).expanduser() if config.identify_lock_dir else None
-    folder = folder or user_state_path("newsdesk", appauthor=False) / "identify"
-    return FileIdentifyTurns(folder, application_id, config.identify_seconds)

@@ -1,6 +1,6 @@
 """One poll of one feed: fetch (conditionally), parse, take new and changed entries in, and reschedule.
 
-Entries become articles through the engine's ordinary ingest (`Engine.ingest_document`, one
+Entries become articles through the engine's ordinary ingest (`IngestPort.ingest_document`, which `Engine` serves; one
 jsonl document per poll), so they are split, embedded and indexed like any upload, and a
 question never waits on them. An entry whose text changed replaces its earlier article; an
 unchanged one is not fetched again. Every outcome, good or bad, is saved on the feed.
@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from yarl import URL
 
@@ -21,12 +20,11 @@ from ..ingest.writer import content_hash
 from ..settings import FeedSettings
 from ..store import FeedItemRow, FeedRow, FeedStore
 from ..ingest.untrusted import clean_name
+from .ingest_port import IngestPort
 from .fetching import Fetcher, FetchError
 from .items import EntryProblem, ItemDraft, build_item, entry_identity, entry_label
 from .parsing import FeedEntry, FeedError, ParsedFeed, parse_feed
 
-if TYPE_CHECKING:
-    from ..engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +102,8 @@ def _iso(when: dt.datetime | None) -> str | None:
 class FeedPoller:
     """Polls feeds into the engine; one instance per engine (it owns the HTTP session)."""
 
-    def __init__(self, engine: "Engine", store: FeedStore, settings: FeedSettings):
-        self._engine = engine
+    def __init__(self, articles: IngestPort, store: FeedStore, settings: FeedSettings):
+        self._articles = articles
         self._store = store
         self._settings = settings
         self._fetcher: Fetcher | None = None
@@ -246,7 +244,7 @@ class FeedPoller:
 
     async def _ingest(self, feed: FeedRow, changes: list[tuple[ItemDraft, str, FeedItemRow | None]], report: PollReport) -> None:
         document = "".join(draft.jsonl_line() for draft, _, _ in changes).encode("utf-8")
-        ingested = await self._engine.ingest_document(document, f"feed-{feed.id}.jsonl", feed.scope, strict=False)
+        ingested = await self._articles.ingest_document(document, f"feed-{feed.id}.jsonl", feed.scope, strict=False)
         report.problems.extend(str(problem) for problem in ingested.problems)
         stored = await self._store.article_ids_by_content(feed.scope, (digest for _, digest, _ in changes))
         for draft, digest, previous in changes:
@@ -255,7 +253,7 @@ class FeedPoller:
                 continue
             if previous and previous.article_id not in (None, article_id):
                 # the new version is stored before the old goes, so a crash between loses neither
-                await self._engine.remove(previous.article_id, [feed.scope])
+                await self._articles.remove(previous.article_id, [feed.scope])
             await self._save_item(feed, draft, digest, article_id, previous)
             if previous:
                 report.updated.append(draft.title or draft.url)

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import Callable, Iterable
 
 from yarl import URL
 
@@ -19,13 +19,12 @@ from ..settings import FeedSettings
 from ..store import GLOBAL_SCOPE, FeedRow, FeedStore
 from .addresses import ALLOWED_SCHEMES
 from ..ingest.untrusted import plain_line, shown
+from .ingest_port import IngestPort
 from .fetching import FetchError
 from .items import LINK_MAX_CHARS
 from .parsing import FeedError
 from .polling import FeedPoller, PollReport, items_limit_note
 
-if TYPE_CHECKING:
-    from ..engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +66,11 @@ def feed_state(feed: FeedRow, settings: FeedSettings) -> str:
 class Feeds:
     """The engine's feeds (`engine.feeds`)."""
 
-    def __init__(self, engine: "Engine", store: FeedStore, settings: FeedSettings):
+    def __init__(self, articles: IngestPort, store: FeedStore, settings: FeedSettings):
         self.settings = settings
-        self._engine = engine
+        self._articles = articles
         self._store = store
-        self._poller = FeedPoller(engine, store, settings)
+        self._poller = FeedPoller(articles, store, settings)
         self._wake = asyncio.Event()
         self._in_flight: set[int] = set()  # feeds being polled: never two polls of one feed at once
 
@@ -135,7 +134,7 @@ class Feeds:
             article_ids = await self._store.feed_article_ids(feed_id) if remove_articles else []
             removed = 0
             for article_id in article_ids:
-                removed += await self._engine.remove(article_id, [feed.scope])
+                removed += await self._articles.remove(article_id, [feed.scope])
             await self._store.remove_feed(feed_id)
         return RemovedFeed(feed, removed)
 
@@ -183,7 +182,7 @@ class Feeds:
         cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=self.settings.keep_days)
         removed = 0
         for article_id in await self._store.feed_article_ids_before(cutoff.isoformat()):
-            removed += await self._engine.remove(article_id)
+            removed += await self._articles.remove(article_id)
         return removed
 
     async def due_count(self) -> int:
