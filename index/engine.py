@@ -29,7 +29,7 @@ from .answer.pipeline import Questions, utc_now
 from .answer.shortlist import Retrieval
 from .search.scoring import RelevanceModel
 from .search.backend import open_search
-from .answer.selection import Candidate
+from .answer.shortlist import Candidate
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE, PassageRow, Store, open_store
 from .tokenization import tokenize

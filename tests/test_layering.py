@@ -119,6 +119,26 @@ def test_no_engine_layer_imports_one_above_it(graph):
     assert wrong == []
 
 
+# The question path's stages in order, each with the modules only it uses: a stage imports earlier ones
+# (their typed values), never a later one, and nothing calls back up.
+STAGES = [
+    ("plan", "time_words"),
+    ("shortlist",),
+    ("read",),
+    ("quote", "selection"),
+    ("pipeline",),
+    ("follows",),
+]
+STAGE = {f"newsdesk.index.answer.{m}": rank for rank, stage in enumerate(STAGES) for m in stage}
+
+
+def test_the_question_path_runs_one_way(graph):
+    answer_modules = {m for m in graph if m.startswith("newsdesk.index.answer.")}
+    assert answer_modules == set(STAGE)  # a new module of answer/ takes its place in STAGES
+    wrong = [f"{m} imports the later {t}" for m in answer_modules for t in graph[m] if t in STAGE and STAGE[t] > STAGE[m]]
+    assert wrong == []
+
+
 def test_every_engine_package_has_a_layer(graph):
     groups = {group_of(m) for m in graph if m.startswith("newsdesk.index")}
     assert groups <= set(RANK)

@@ -1,43 +1,42 @@
-"""A question's scored candidates to what is shown: the answer's quotes with their key sentence marked, or articles."""
+"""The quote stage: the scored shortlist to what is shown: the answer's quotes with their key sentence marked,
+or an abstention naming the closest articles; and, for searches, articles."""
 
 from __future__ import annotations
 
 import time
 from typing import Mapping
 
-from .read import Scored
-from .shortlist import Retrieved
-from .selection import Candidate, select
+from ..search.scoring import recency_weights
 from ..settings import RetrievalSettings
 from ..types import Answer, Article, Quote
+from .plan import Plan
+from .read import Scored
+from .selection import Candidate, select
+from .shortlist import Retrieved
 
 CLOSEST_ARTICLES = 3
 
 
-def answer(
-    question: str,
-    scored: Scored,
-    k: int,
-    settings: RetrievalSettings,
-    started: float,
-    article_weights: Mapping[int, float] | None = None,
-) -> Answer:
+def answer(plan: Plan, scored: Scored, k: int, settings: RetrievalSettings) -> Answer:
     """The answer: up to k quotes, or abstained (naming the closest articles, when there were candidates).
 
     This is the one place that decides to abstain: when no candidate's score clears `scored.abstain_below`.
-
-    Args:
-        started: when the question arrived (`time.perf_counter()`), for the answer's elapsed time.
-        article_weights: to rank the quotes by (see `selection.select`); None: by score alone.
+    A question that asks for the newest reports (`plan.recent`) ranks its quotes by score times their
+    article's recency weight (`scoring.recency_weights`); which candidates may be quoted does not change.
     """
     found = scored.found
-    chosen = None if found is None else quotes(scored, k, settings, article_weights)
+    weights = None
+    if plan.recent and found is not None:
+        dates = {article_id: article.date for article_id, article in found.articles.items()}
+        weights = recency_weights(dates, settings.recency_half_life_days)
+    chosen = None if found is None else quotes(scored, k, settings, weights)
     abstained = chosen is None
     closest = closest_articles(found) if found is not None and abstained else []
     unnamed = found.unnamed if found is not None and abstained else []
-    elapsed_ms = (time.perf_counter() - started) * 1000
+    elapsed_ms = (time.perf_counter() - plan.started) * 1000
     return Answer(
-        question, abstained=abstained, elapsed_ms=elapsed_ms, answers=chosen or [], closest=closest, unnamed=unnamed
+        plan.question, abstained=abstained, elapsed_ms=elapsed_ms, answers=chosen or [], closest=closest,
+        unnamed=unnamed,
     )
 
 

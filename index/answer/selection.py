@@ -3,26 +3,12 @@ articles, and let the newer article win a tie."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import numpy as np
 
-from ..search.scoring import Evidence, near_tie, spread
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A passage scored for one question."""
-
-    passage_id: int
-    article_id: int
-    date: str | None
-    # the relevance model's probability that it answers (see scoring.RelevanceModel)
-    score: float
-    evidence: Evidence
-    # the sentence to mark, as a span relative to the passage's text
-    key_sentence: tuple[int, int]
+from ..search.scoring import near_tie, spread
+from .shortlist import Candidate
 
 
 def order_by_score_then_recency(

@@ -1,4 +1,5 @@
-"""One question to its scored candidate passages: keyword and dense lists, fused, read and scored on their evidence.
+"""The shortlist stage: one question to its scored candidate passages: keyword and dense lists, fused, read and
+scored on their evidence (hybrid retrieval).
 
 Every score is computed by `scoring`; this module gathers what the scores are computed
 from. The baselines the evaluation compares against are `Engine.rank_by_keyword` and `rank_by_meaning`.
@@ -13,14 +14,26 @@ from typing import Iterable
 import numpy as np
 
 from ..models.encoders import Encoders
-from ..errors import QuestionError
 from ..search.backend import Search
 from ..search.scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fusion, word_weights
-from .selection import Candidate
 from ..settings import RetrievalSettings
 from ..store import PassageRow, SentenceVectors, Store
 from ..tokenization import names_held, question_names, question_tokens, tokenize
 from ..types import Article
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A passage scored for one question."""
+
+    passage_id: int
+    article_id: int
+    date: str | None
+    # the relevance model's probability that it answers (see scoring.RelevanceModel)
+    score: float
+    evidence: Evidence
+    # the sentence to mark, as a span relative to the passage's text
+    key_sentence: tuple[int, int]
 
 
 @dataclass
@@ -33,16 +46,6 @@ class Retrieved:
     candidates: list[Candidate]
     # the names the question gives (`question_names`) that no candidate's article holds
     unnamed: list[str] = field(default_factory=list)
-
-
-def check_question(question: str, max_chars: int) -> str:
-    """The question, trimmed; raises QuestionError if it cannot be asked."""
-    question = " ".join(question.split())
-    if not question:
-        raise QuestionError("Ask a question: the text is empty.")
-    if len(question) > max_chars:
-        raise QuestionError(f"That question is {len(question):,} characters long; the limit is {max_chars:,}.")
-    return question
 
 
 def _relative_spans(passage: PassageRow, sentences: SentenceVectors | None) -> list[tuple[int, int]]:
