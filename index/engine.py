@@ -3,10 +3,11 @@
     engine = await Engine.open(data_dir)
     answer = await engine.ask("why does Russia oppose the missile shield?")
 
-It wires the parts and delegates: `ingest` writes (`events` tells listeners what it added),
-`indexes` keeps the dense and keyword indexes in step with the store, `retrieval` finds and
-scores candidates, `questions` answers (knowing the date), `follows` keeps standing
-questions. Slow work runs in worker threads, so callers on an event loop stay responsive.
+It wires the parts and delegates: `ingest/` writes (`events` tells listeners what it added),
+`search/` keeps the dense and keyword indexes in step with the store, `answer/` answers a
+question (plan -> shortlist -> read -> quote: `answer/pipeline.py`), `answer/follows` keeps
+standing questions, `feeds/` polls feeds into ingest. Slow work runs in worker threads, so
+callers on an event loop stay responsive (docs/architecture.md).
 """
 
 from __future__ import annotations
