@@ -1,9 +1,12 @@
 """The question path, top to bottom: plan -> shortlist -> read -> quote (or abstain).
 
-    plan       `plan.plan`: the question checked; the days it asks about; newest first or not
-    shortlist  `shortlist.Retrieval.retrieve`: keyword and dense search fused, each candidate scored on its evidence
-    read       `read.AnswerScoring.score`: the shortlist scored by the reader, or across languages (or as it is)
-    quote      `quote.answer`: quotes chosen and marked, or an abstention (decided there only)
+    plan       `plan.plan` -> Plan: the question checked; the days it asks about; newest first or not; its
+               words, names and language
+    shortlist  `shortlist.Retrieval.retrieve(Plan)` -> Retrieved: keyword and dense search fused, each candidate
+               scored on its evidence
+    read       `read.AnswerScoring.score(Retrieved)` -> Scored: the shortlist scored by the reader, or across
+               languages (or as it is)
+    quote      `quote.answer(Scored)` -> Answer: quotes chosen and marked, or an abstention (decided there only)
 
 A date range (`since`/`until`, or days the question names such as "today") narrows the
 search itself, as a server's scope does, so the candidates are the best passages of
@@ -24,7 +27,7 @@ from ..dates import DateRange, date_range
 from ..settings import Settings
 from ..store import Store
 from ..types import Answer, Article, Quote
-from .plan import Plan, check_question, plan
+from .plan import Plan, check_question, plan, plan_search
 from .shortlist import Candidate, Retrieval
 from .read import AnswerScoring
 from . import quote
@@ -56,7 +59,8 @@ class Questions:
     async def ask(
         self, question: str, scopes: Iterable[str] | None, k: int, since: str | None = None, until: str | None = None
     ) -> Answer:
-        planned = plan(question, since, until, self._clock(), self._settings.question.max_chars)
+        max_chars, tell_language = self._settings.question.max_chars, self._scoring.reads_language
+        planned = plan(question, since, until, self._clock(), max_chars, tell_language)
         answer = await self._answer(planned, scopes, k, await self._dated(planned.period))
         missed = answer.abstained and not planned.period_given and planned.period is not None
         if missed:  # nothing from the days the question named: the newest reports from any date, saying so
@@ -65,17 +69,17 @@ class Questions:
 
     async def _answer(self, planned: Plan, scopes: Iterable[str] | None, k: int, only: np.ndarray | None = None) -> Answer:
         """shortlist -> read -> quote (or abstain)."""
-        found = await self._retrieval.retrieve(planned.question, scopes, only)
-        scored = await self._scoring.score(planned.question, found)
-        return quote.answer(planned, scored, k, self._settings.retrieval)
+        found = await self._retrieval.retrieve(planned, scopes, only)
+        scored = await self._scoring.score(found)
+        return quote.answer(scored, k, self._settings.retrieval)
 
     async def candidates(self, question: str, scopes: Iterable[str] | None) -> list[Candidate]:
-        found = await self._retrieval.retrieve(self.check(question), scopes)
-        return [] if found is None else sorted(found.candidates, key=lambda c: -c.score)
+        found = await self._retrieval.retrieve(plan_search(self.check(question)), scopes)
+        return sorted(found.candidates, key=lambda c: -c.score)
 
     async def search_articles(self, query: str, scopes: Iterable[str] | None, limit: int) -> list[Article]:
-        found = await self._retrieval.retrieve(self.check(query), scopes)
-        return [] if found is None else quote.articles_by_best_passage(found, limit)
+        found = await self._retrieval.retrieve(plan_search(self.check(query)), scopes)
+        return quote.articles_by_best_passage(found, limit)
 
     async def dated_quotes(
         self, topic: str, scopes: Iterable[str] | None, *, newest_first: bool, limit: int
@@ -85,9 +89,7 @@ class Questions:
 
         Twice the usual candidates are scored: a timeline wants every article that tells the story."""
         r = self._settings.retrieval
-        found = await self._retrieval.retrieve(self.check(topic), scopes, depth=2 * r.candidates)
-        if found is None:
-            return []
+        found = await self._retrieval.retrieve(plan_search(self.check(topic)), scopes, depth=2 * r.candidates)
         dated = [c for c in quote.best_per_article(found, r.abstain_below) if c.date]
         dated.sort(key=lambda c: c.date, reverse=newest_first)  # stable: the better quote first within a day
         return [quote.quote_of(c, found) for c in dated[:limit]]
@@ -95,9 +97,9 @@ class Questions:
     async def quotes_in(self, topic: str, scopes: Iterable[str], article_ids: Iterable[int]) -> list[Quote]:
         """The best quote of each of those articles that answers the topic (above the threshold), best first."""
         only = await self._store.passage_ids_of(article_ids)
-        found = await self._retrieval.retrieve(topic, scopes, only) if len(only) else None
-        if found is None:
+        if not len(only):
             return []
+        found = await self._retrieval.retrieve(plan_search(topic), scopes, only)
         best = quote.best_per_article(found, self._settings.retrieval.abstain_below)
         return [quote.quote_of(c, found) for c in best]
 

@@ -9,7 +9,6 @@ from typing import Mapping
 from ..search.scoring import recency_weights
 from ..settings import RetrievalSettings
 from ..types import Answer, Article, Quote
-from .plan import Plan
 from .read import Scored
 from .selection import Candidate, select
 from .shortlist import Retrieved
@@ -17,22 +16,23 @@ from .shortlist import Retrieved
 CLOSEST_ARTICLES = 3
 
 
-def answer(plan: Plan, scored: Scored, k: int, settings: RetrievalSettings) -> Answer:
+def answer(scored: Scored, k: int, settings: RetrievalSettings) -> Answer:
     """The answer: up to k quotes, or abstained (naming the closest articles, when there were candidates).
 
     This is the one place that decides to abstain: when no candidate's score clears `scored.abstain_below`.
-    A question that asks for the newest reports (`plan.recent`) ranks its quotes by score times their
+    A question that asks for the newest reports (`Plan.recent`) ranks its quotes by score times their
     article's recency weight (`scoring.recency_weights`); which candidates may be quoted does not change.
     """
     found = scored.found
+    plan = found.plan
     weights = None
-    if plan.recent and found is not None:
+    if plan.recent and found.candidates:
         dates = {article_id: article.date for article_id, article in found.articles.items()}
         weights = recency_weights(dates, settings.recency_half_life_days)
-    chosen = None if found is None else quotes(scored, k, settings, weights)
+    chosen = quotes(scored, k, settings, weights)
     abstained = chosen is None
-    closest = closest_articles(found) if found is not None and abstained else []
-    unnamed = found.unnamed if found is not None and abstained else []
+    closest = closest_articles(found) if abstained else []
+    unnamed = list(found.unnamed) if abstained else []
     elapsed_ms = (time.perf_counter() - plan.started) * 1000
     return Answer(
         plan.question, abstained=abstained, elapsed_ms=elapsed_ms, answers=chosen or [], closest=closest,

@@ -23,16 +23,16 @@ from dataclasses import dataclass
 
 from ..models.language import is_english
 from ..models.reader import Reader
-from .shortlist import Retrieved
 from ..search.scoring import RelevanceModel
 from ..settings import Settings
+from .shortlist import Retrieved
 
 
 @dataclass(frozen=True)
 class Scored:
     """A question's candidates, each scored as the probability that it answers, and what that score must clear."""
 
-    found: Retrieved | None
+    found: Retrieved
     # no quote when the best candidate is below this,
     abstain_below: float
     # and each further quote must clear this
@@ -69,29 +69,36 @@ class AnswerScoring:
         if self._english:
             await loop.run_in_executor(self._pool, self._loaded_reader)
 
-    async def score(self, question: str, found: Retrieved | None) -> Scored:
+    @property
+    def reads_language(self) -> bool:
+        """Whether a question's language changes how it is scored (`Plan.english` is then told)."""
+        return bool(self._english or self._other)
+
+    async def score(self, found: Retrieved) -> Scored:
+        """The shortlist scored (its plan tells the question and its language), with the thresholds that go with it."""
+        plan = found.plan
         scoring = None
-        if self._english or self._other:  # the language is told only when it changes how a question is scored
-            scoring = self._english if is_english(question) else self._other
+        if plan.english is not None:  # told only when it changes how a question is scored
+            scoring = self._english if plan.english else self._other
         if scoring is None:
             return Scored(found, self._relevance_threshold, self._relevance_threshold)
         settings, model = scoring
-        if found is None:
-            return Scored(None, settings.abstain_below, settings.quote_below)
+        if not found.candidates:
+            return Scored(found, settings.abstain_below, settings.quote_below)
         shortlist = sorted(found.candidates, key=lambda c: -c.score)[: self._reader_settings.depth]
         logits = [0.0] * len(shortlist)
         if scoring is self._english:
             texts = [found.rows[c.passage_id].text for c in shortlist]
             started = time.perf_counter()
             logits = await asyncio.get_running_loop().run_in_executor(
-                self._pool, lambda: self._loaded_reader().logits(question, texts)
+                self._pool, lambda: self._loaded_reader().logits(plan.question, texts)
             )
             if self.on_read is not None:
                 self.on_read(time.perf_counter() - started)
-        candidates = [
+        candidates = tuple(
             dataclasses.replace(c, score=model.probability(c.evidence, float(logit)))
             for c, logit in zip(shortlist, logits)
-        ]
+        )
         return Scored(dataclasses.replace(found, candidates=candidates), settings.abstain_below, settings.quote_below)
 
     def close(self) -> None:

@@ -8,8 +8,8 @@ from. The baselines the evaluation compares against are `Engine.rank_by_keyword`
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -18,8 +18,9 @@ from ..search.backend import Search
 from ..search.scoring import Evidence, RelevanceModel, keyword_share, reciprocal_rank_fusion, word_weights
 from ..settings import RetrievalSettings
 from ..store import PassageRow, SentenceVectors, Store
-from ..tokenization import names_held, question_names, question_tokens, tokenize
+from ..tokenization import names_held, tokenize
 from ..types import Article
+from .plan import Plan
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,22 @@ class Candidate:
     key_sentence: tuple[int, int]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Retrieved:
-    """One question's scored candidates and what quoting them needs."""
+    """One question's scored candidates and what reading and quoting them needs (none: nothing to search,
+    or nothing found)."""
 
+    plan: Plan
     rows: dict[int, PassageRow]
     articles: dict[int, Article]
     passage_vectors: dict[int, np.ndarray]
-    candidates: list[Candidate]
-    # the names the question gives (`question_names`) that no candidate's article holds
-    unnamed: list[str] = field(default_factory=list)
+    candidates: tuple[Candidate, ...]
+    # the names the question gives (`Plan.names`) that no candidate's article holds
+    unnamed: tuple[str, ...]
+
+    @classmethod
+    def nothing(cls, plan: Plan) -> Retrieved:
+        return cls(plan, {}, {}, {}, (), ())
 
 
 def _relative_spans(passage: PassageRow, sentences: SentenceVectors | None) -> list[tuple[int, int]]:
@@ -68,8 +75,8 @@ class Retrieval:
         self._encoders = encoders
 
     async def retrieve(
-        self, question: str, scopes: Iterable[str] | None, only: np.ndarray | None = None, depth: int | None = None
-    ) -> Retrieved | None:
+        self, plan: Plan, scopes: Iterable[str] | None, only: np.ndarray | None = None, depth: int | None = None
+    ) -> Retrieved:
         """The question's candidate passages, each scored by the relevance model with its key sentence chosen.
 
         Two lists of candidates, by words (BM25) and by meaning (the dense index), are merged
@@ -84,10 +91,10 @@ class Retrieval:
         """
         r = self._settings
         if not await self._search.has_passages():
-            return None
-        tokens = question_tokens(question)
+            return Retrieved.nothing(plan)
+        tokens, names = plan.tokens, plan.names
         # The words need no encoder: their candidates are found while it runs.
-        encoding = asyncio.ensure_future(self._encoders.encode_question(question))
+        encoding = asyncio.ensure_future(self._encoders.encode_question(plan.question))
         try:
             keyword = await self._search.keyword(tokens, scopes, r.candidates, only)
             keyword_ids = [pid for pid, _ in keyword.top(r.candidates)]
@@ -96,20 +103,20 @@ class Retrieval:
             encoding.cancel()  # if scoring failed; a no-op once it is done
         dense_ids = [pid for pid, _ in await self._search.dense(query, r.candidates, scopes, only)]
         shortlist = reciprocal_rank_fusion([keyword_ids, dense_ids])[: depth or r.rerank_depth]
-        found = await self._read_candidates(shortlist)
-        ids = [pid for pid in shortlist if pid in found.rows]  # in rows: not removed meanwhile
+        rows, articles, passage_vectors = await self._read_candidates(shortlist)
+        ids = [pid for pid in shortlist if pid in rows]  # in rows: not removed meanwhile
         if not ids:
-            return None
+            return Retrieved.nothing(plan)
         sentences = await self._store.sentence_vectors(ids, self._encoders.model_identity)
-        names = question_names(question)
-        held = await self._names_held(names, found.articles)
-        found.unnamed = [name for name in names if not any(name in h for h in held.values())]
+        held = await self._names_held(names, articles)
+        unnamed = tuple(name for name in names if not any(name in h for h in held.values()))
+        candidates = []
         ideal = keyword.statistics.ideal_score(tokens) or 1.0
         weights = word_weights(tokens, keyword.statistics.idf)
-        for pid, keyword_score in zip(ids, keyword.of(ids, [found.rows[pid].text for pid in ids])):
-            row = found.rows[pid]
+        for pid, keyword_score in zip(ids, keyword.of(ids, [rows[pid].text for pid in ids])):
+            row = rows[pid]
             spans = _relative_spans(row, sentences.get(pid))
-            dense = float(found.passage_vectors[pid] @ query)
+            dense = float(passage_vectors[pid] @ query)
             cosines = sentences[pid].vectors @ query if pid in sentences else np.array([dense])
             words = [set(tokenize(row.text[s:e])) for s, e in spans]
             shares = [keyword_share(weights, w) for w in words]
@@ -122,21 +129,23 @@ class Retrieval:
                 article_names=float(len(held.get(row.article_id, ())) == len(names)),
             )
             key = spans[int(np.argmax(self._relevance.sentence_scores(cosines, shares)))]
-            article = found.articles[row.article_id]
-            found.candidates.append(
+            article = articles[row.article_id]
+            candidates.append(
                 Candidate(pid, article.id, article.date, self._relevance.probability(evidence), evidence, key)
             )
-        return found
+        return Retrieved(plan, rows, articles, passage_vectors, tuple(candidates), unnamed)
 
-    async def _names_held(self, names: list[str], articles: dict[int, Article]) -> dict[int, set[str]]:
+    async def _names_held(self, names: Sequence[str], articles: dict[int, Article]) -> dict[int, set[str]]:
         """Which of the names each article's title and text hold (none to look for: every article, holding none)."""
         if not names:
             return {aid: set() for aid in articles}
         texts = await self._store.article_texts(articles)
         return {aid: names_held(f"{articles[aid].title}\n{text}", names) for aid, text in texts.items()}
 
-    async def _read_candidates(self, ids: list[int]) -> Retrieved:
-        """The passages of ids with their articles and exact stored vectors (no candidates scored yet).
+    async def _read_candidates(
+        self, ids: list[int]
+    ) -> tuple[dict[int, PassageRow], dict[int, Article], dict[int, np.ndarray]]:
+        """The passages of ids with their articles and exact stored vectors.
 
         Exact vectors, because the index's scores may be approximate and keyword-only
         candidates have none. A passage removed meanwhile is simply missing.
@@ -146,4 +155,4 @@ class Retrieval:
         passage_vectors: dict[int, np.ndarray] = {}
         async for found_ids, matrix in self._store.passage_vectors(self._encoders.model_identity, list(rows)):
             passage_vectors.update(zip(found_ids.tolist(), matrix))
-        return Retrieved(rows, articles, passage_vectors, [])
+        return rows, articles, passage_vectors
