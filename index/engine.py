@@ -48,11 +48,11 @@ class Engine:
         self._writer_lock = writer_lock
         self._store = store
         self._encoders = encoders
-        self._indexes = open_search(settings, store, encoders.model_identity, self.read_only)
+        self._search = open_search(settings, store, encoders.model_identity, self.read_only)
         self._events = Events()
-        self._ingest = Ingest(settings, store, encoders, self._indexes, self._events)
+        self._ingest = Ingest(settings, store, encoders, self._search, self._events)
         relevance = RelevanceModel(**asdict(settings.relevance))
-        self._retrieval = Retrieval(settings.retrieval, relevance, store, self._indexes, encoders)
+        self._retrieval = Retrieval(settings.retrieval, relevance, store, self._search, encoders)
         self.clock = utc_now  # "now" for "today", "7d" and recency (UTC); tests set their own
         self._scoring = AnswerScoring(settings)
         self._questions = Questions(settings, store, self._retrieval, self._scoring, lambda: self.clock())
@@ -92,7 +92,7 @@ class Engine:
         engine = cls(settings, store, Encoders.from_settings(settings.model), writer_lock)
         try:
             await engine._ingest.start(allow_model_change)
-            await engine._indexes.load()
+            await engine._search.load()
         except BaseException:
             await engine.close()
             raise
@@ -101,7 +101,7 @@ class Engine:
     async def close(self) -> None:
         """Close the database and stop the worker threads."""
         await self.feeds.close()
-        await self._indexes.close()
+        await self._search.close()
         await self._store.close()
         self._encoders.close()
         self._scoring.close()
@@ -123,7 +123,7 @@ class Engine:
         """
         await self._encoders.load_question_encoder()
         await self._scoring.load()
-        await self._indexes.warm_up()
+        await self._search.warm_up()
 
     # --- writing (see `ingest.Ingest`) -----------------------------------------------
 
@@ -202,15 +202,15 @@ class Engine:
 
     async def rank_by_keyword(self, question: str, k: int) -> list[int]:
         """Passage ids by BM25 alone, best first (a baseline)."""
-        return [pid for pid, _ in (await self._indexes.keyword(tokenize(question), None, k)).top(k)]
+        return [pid for pid, _ in (await self._search.keyword(tokenize(question), None, k)).top(k)]
 
     async def rank_by_meaning(self, question: str, k: int) -> list[int]:
         """Passage ids by cosine similarity alone (the dense search: exact while an in-process index is flat), best
         first (a baseline)."""
-        if not await self._indexes.has_passages():
+        if not await self._search.has_passages():
             return []
         query = await self._encoders.encode_question(question)
-        return [pid for pid, _ in await self._indexes.dense(query, k, None)]
+        return [pid for pid, _ in await self._search.dense(query, k, None)]
 
     async def nearest_sentence(self, question: str, passage_id: int) -> tuple[int, int]:
         """The span (in article offsets) of a passage's sentence nearest the question in meaning alone (a baseline's
@@ -233,11 +233,11 @@ class Engine:
 
     def index_stats(self) -> IndexStats | None:
         """The dense index's kind, vector size, lists and passage ids (None while nothing is stored)."""
-        return self._indexes.stats()
+        return self._search.stats()
 
     async def wait_for_rebuilds(self) -> bool:
         """Wait for a background index rebuild to finish; whether one has been started since opening."""
-        return await self._indexes.wait_for_rebuilds()
+        return await self._search.wait_for_rebuilds()
 
     # --- looking up --------------------------------------------------------------
 
@@ -259,5 +259,5 @@ class Engine:
         """Counts of articles and passages, the index's size, and the newest article."""
         articles, passages = await self._store.counts(scopes)
         last_added = await self._store.last_added(scopes)
-        vectors, size = await self._indexes.size()
+        vectors, size = await self._search.size()
         return Stats(articles, passages, vectors, size, self.model_identity, last_added, await self._store.describe())

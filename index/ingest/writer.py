@@ -124,12 +124,12 @@ class IngestReport:
 class Ingest:
     """Adds, removes and re-embeds articles, one write at a time, keeping the live indexes in step."""
 
-    def __init__(self, settings: Settings, store: Store, encoders: Encoders, indexes: Search, events: Events):
+    def __init__(self, settings: Settings, store: Store, encoders: Encoders, search: Search, events: Events):
         self._settings = settings
         self._events = events
         self._store = store
         self._encoders = encoders
-        self._indexes = indexes
+        self._search = search
         self._write_lock = asyncio.Lock()
         # One file at a time per scope between counting what the scope holds and storing, so
         # that two uploads to one server cannot both fit its limits and together pass them.
@@ -186,7 +186,7 @@ class Ingest:
             A report per file: articles and passages added, duplicates, problems.
         """
         report = IngestReport()
-        async with self._indexes.writing():
+        async with self._search.writing():
             for path in iter_corpus_files(paths):
                 file_report = await self._ingest_path(path, scope)
                 report.files.append(file_report)
@@ -237,7 +237,7 @@ class Ingest:
         files_key = f"folder_files:{scope}:{folder.resolve()}"
         previous = json.loads(await self._store.get_meta(files_key) or "{}")
         report, record = IngestReport(), {}
-        async with self._indexes.writing():
+        async with self._search.writing():
             for name, entry in previous.items():
                 if stats.get(name) != entry["stat"]:
                     for article_id in entry["articles"]:
@@ -267,7 +267,7 @@ class Ingest:
         Returns:
             What was added, or why the file was refused.
         """
-        async with self._indexes.writing():
+        async with self._search.writing():
             result = await self._in_worker(read_document, data, name, self._read_limits())
             return await self._store_read(result, display_name(name), scope, strict=strict)
 
@@ -295,7 +295,7 @@ class Ingest:
             for chunk in chunks(taken, self._settings.corpus.chunk_chars):
                 await self._store_chunk(chunk, scope, report)
         async with self._write_lock:
-            await self._indexes.save()
+            await self._search.save()
         return report
 
     def _scope_lock(self, scope: str) -> asyncio.Lock:
@@ -368,7 +368,7 @@ class Ingest:
                 added_ids.extend(passage_ids)
                 added_vectors.extend(vectors[p.text_hash] for p in draft.passages)
             if added_ids:
-                await self._indexes.add(added_ids, np.stack(added_vectors), scope)
+                await self._search.add(added_ids, np.stack(added_vectors), scope)
         report.article_ids.extend(added_articles)
         report.articles_added += len(added_articles)
         if added_articles:  # committed and searchable; the write lock is released
@@ -412,12 +412,12 @@ class Ingest:
         Returns:
             True if an article was removed.
         """
-        async with self._indexes.writing(), self._write_lock:
+        async with self._search.writing(), self._write_lock:
             passage_ids = await self._store.remove_article(article_id, scopes)
             if passage_ids is None:
                 return False
-            await self._indexes.remove(passage_ids)
-            await self._indexes.save()
+            await self._search.remove(passage_ids)
+            await self._search.save()
             return True
 
     async def reembed(self, on_batch: Callable[[int, int], None] | None = None) -> int:
@@ -440,6 +440,6 @@ class Ingest:
                     on_batch(min(i + batch, len(missing)), len(missing))
             await self._store.drop_embeddings_except(self._encoders.model_identity)
             await self._store.set_meta("embedding_model", self._encoders.model_identity)
-            await self._indexes.rebuild()
+            await self._search.rebuild()
             return len(missing)
 

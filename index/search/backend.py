@@ -2,7 +2,7 @@
 
 The embedded backend searches in this process (`indexes.LiveIndexes`: FAISS vectors, a
 bm25s keyword index, scope filters), kept in step with the store by ingest. PostgreSQL
-searches inside the database (`store.postgres_search.DatabaseSearch`: pgvector HNSW and a
+searches inside the database (`postgres_search.DatabaseSearch`: pgvector HNSW and a
 BM25 over a GIN-indexed tsvector), which is in step by itself. Either answers the same
 two questions, so fusion, scoring, abstention and quoting are one code for both.
 """

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.index import Engine
-from newsdesk.index.search.indexes import INDEX_NAME
+from newsdesk.index.search.saved_vectors import INDEX_NAME
 from newsdesk.index.search.vectors import FaissIndex
 
 from tests.helpers import PROJECT_ROOT, hashing_settings, write_jsonl

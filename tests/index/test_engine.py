@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.index import Engine, ModelMismatchError, QuestionError
-from newsdesk.index.search.indexes import INDEX_NAME
+from newsdesk.index.search.saved_vectors import INDEX_NAME
 
 from tests.helpers import BRIDGE, ORCHARD, db_rows, hashing_settings, record_embeddings, write_jsonl
 
@@ -282,9 +282,9 @@ async def test_keyword_index_is_saved_and_reused_until_passages_change(tmp_path:
 async def test_a_large_keyword_index_is_rebuilt_in_the_background_while_questions_are_answered(
     tmp_path: Path, monkeypatch
 ):
-    import newsdesk.index.search.indexes as indexes_module
+    import newsdesk.index.search.live_keyword as live_keyword
 
-    monkeypatch.setattr(indexes_module, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
+    monkeypatch.setattr(live_keyword, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
     ferry = {
         "title": "Night ferry returns",
         "text": "The night ferry to the islands returns in May, after the shipping line bought a second boat.\n\n"

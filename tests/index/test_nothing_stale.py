@@ -69,10 +69,10 @@ def fail_first_keyword_build(monkeypatch) -> list[int]:
 
 
 async def test_a_failed_background_keyword_rebuild_is_reported_and_tried_again(tmp_path: Path, monkeypatch, caplog):
-    import newsdesk.index.search.indexes as indexes_module
+    import newsdesk.index.search.live_keyword as live_keyword
 
-    monkeypatch.setattr(indexes_module, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
-    monkeypatch.setattr(indexes_module, "KEYWORD_RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(live_keyword, "KEYWORD_REBUILD_WAITS_UP_TO", 0)  # every index counts as large
+    monkeypatch.setattr(live_keyword, "KEYWORD_RETRY_SECONDS", 0.01)
     async with await Engine.open(settings=hashing_settings(tmp_path / "data")) as engine:
         await engine.ingest_paths([write_jsonl(tmp_path / "a.jsonl", [BRIDGE])])
         await engine.ask("harbour bridge steel cables")
