@@ -26,9 +26,6 @@ class StartupReading:
         self._read = 0
         self._files: int | None = None
         self._done = asyncio.Event()
-        # A test hook: when set, the read waits for this event after listing corpus/, so a
-        # test can ask while the bot is still reading. None in the product.
-        self.hold: asyncio.Event | None = None
 
     def listed(self, files: int) -> None:
         self._files = files

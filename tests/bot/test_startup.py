@@ -2,8 +2,8 @@
 question asked meanwhile hears "still reading (N of M)", or an answer from what is read so far,
 saying so; never a false "nothing answers that". The ready line is logged.
 
-The start-up read is held after corpus/ is listed (`Corpus.hold_first_read`), so each test
-asks while it is reading by the order of events, not by timing.
+The start-up read is held after corpus/ is listed (the `held` fixture: the engine's folder ingest
+waits for an event), so each test asks while it is reading by the order of events, not by timing.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import logging
 from pathlib import Path
 
 import pytest
+
+from newsdesk.index import Engine
 
 from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
     BRIDGE,
@@ -41,15 +43,23 @@ def drop(folder: Path, name: str, record: dict) -> None:
 
 
 @pytest.fixture
-def held() -> asyncio.Event:
-    """Set as a bot's `reading.hold`: holds its start-up read after corpus/ is listed, until set."""
-    return asyncio.Event()
+def held(monkeypatch) -> asyncio.Event:
+    """Holds a bot's start-up read after corpus/ is listed, before any file is read, until set: the
+    engine's `ingest_folder_if_changed`, which the read calls next, waits for it first."""
+    event = asyncio.Event()
+    ingest_folder_if_changed = Engine.ingest_folder_if_changed
+
+    async def held_ingest(self, *args, **kwargs):
+        await event.wait()
+        return await ingest_folder_if_changed(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "ingest_folder_if_changed", held_ingest)
+    return event
 
 
 def held_bot(settings, held: asyncio.Event):
-    bot = make_bot(settings)
-    bot.reading.hold = held
-    return bot
+    """A bot whose start-up read is held (see `held`)."""
+    return make_bot(settings)
 
 
 async def mention_reply(fake_discord, question: str) -> dict:

@@ -183,8 +183,6 @@ class Corpus(commands.GroupCog, group_name="corpus", group_description="This ser
                 files = await asyncio.to_thread(lambda: len(list(iter_corpus_files([folder]))))
                 reading.listed(files)
                 log.info("start-up: %d file(s) in %s", files, folder)
-                if reading.hold is not None:  # a test asking while the bot is still reading
-                    await reading.hold.wait()
 
                 def on_file(file_report: FileReport) -> None:
                     read = reading.file_read()
