@@ -164,8 +164,7 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
     if not args.questions and not args.question:
         print("newsdesk ask: give a question, or --questions FILE", file=sys.stderr)
         return 2
-    engine = await _open_to_read(args)
-    try:
+    async with await _open_to_read(args) as engine:
         question = None if args.questions else engine.check_question(" ".join(args.question))
         engine.date_range(args.since, args.until)  # refused now, not after reading corpus/
         if not engine.read_only:  # else the writer reads corpus/
@@ -188,8 +187,6 @@ async def _cmd_ask(args: argparse.Namespace) -> int:
         else:
             _print_answer(answer)
         return 0
-    finally:
-        await engine.close()
 
 
 async def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -197,8 +194,7 @@ async def _cmd_ingest(args: argparse.Namespace) -> int:
 
     from newsdesk.index.ingest.reading import iter_corpus_files
 
-    engine = await _open(args)
-    try:
+    async with await _open(args) as engine:
         files = list(iter_corpus_files(args.paths))
         with tqdm(total=len(files), unit="file", desc="ingesting", file=sys.stderr) as bar:
 
@@ -216,13 +212,10 @@ async def _cmd_ingest(args: argparse.Namespace) -> int:
             f"{report.duplicates} already stored; {len(report.problems)} problem(s)."
         )
         return 1 if report.problems else 0
-    finally:
-        await engine.close()
 
 
 async def _cmd_articles(args: argparse.Namespace) -> int:
-    engine = await _open(args, read_only=True)
-    try:
+    async with await _open(args, read_only=True) as engine:
         rows = await engine.articles()
         if args.json:
             for row in rows:
@@ -234,39 +227,28 @@ async def _cmd_articles(args: argparse.Namespace) -> int:
         # on stderr: stdout stays the table, for scripts
         print(f"{len(rows)} article(s) in {(await engine.stats()).storage}", file=sys.stderr)
         return 0
-    finally:
-        await engine.close()
 
 
 async def _cmd_remove(args: argparse.Namespace) -> int:
-    engine = await _open(args)
-    try:
+    async with await _open(args) as engine:
         if await engine.remove(args.article_id):
             print(f"Removed article {args.article_id}.")
             return 0
         print(f"No article with id {args.article_id}.", file=sys.stderr)
         return 1
-    finally:
-        await engine.close()
 
 
 async def _cmd_feeds(args: argparse.Namespace) -> int:
     """`feed ...` and `watch`: the writer, except to list."""
-    engine = await _open(args, read_only=getattr(args, "feed_command", None) == "list")
-    try:
+    async with await _open(args, read_only=getattr(args, "feed_command", None) == "list") as engine:
         return await feeds_cli.run(args, engine)
-    finally:
-        await engine.close()
 
 
 async def _cmd_reembed(args: argparse.Namespace) -> int:
-    engine = await _open(args, allow_model_change=True)
-    try:
+    async with await _open(args, allow_model_change=True) as engine:
         count = await engine.reembed(lambda done, total: print(f"embedded {done}/{total}", file=sys.stderr))
         print(f"Re-embedded {count} passage text(s) with {engine.model_identity}.")
         return 0
-    finally:
-        await engine.close()
 
 
 async def _cmd_migrate(args: argparse.Namespace) -> int:

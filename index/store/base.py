@@ -89,6 +89,14 @@ class FeedRow:
     next_poll_at: float
     articles: int = 0
 
+    def poll_values(self) -> tuple:
+        """What polling changes, in the order both stores' UPDATE takes it: title, etag, last_modified,
+        last_polled_at, last_success_at, last_error, failures, next_poll_at; then the id."""
+        return (
+            self.title, self.etag, self.last_modified, self.last_polled_at, self.last_success_at,
+            self.last_error, self.failures, self.next_poll_at, self.id,
+        )
+
 
 @dataclass(frozen=True)
 class FeedItemRow:
@@ -103,6 +111,14 @@ class FeedItemRow:
     article_id: int | None
     published: str | None  # ISO 8601, UTC
     updated: str | None
+
+    def values(self) -> tuple:
+        """Its columns but the id, in the order both stores' INSERT and UPDATE take them: feed_id, guid,
+        url, entry_hash, content_hash, article_id, published, updated."""
+        return (
+            self.feed_id, self.guid, self.url, self.entry_hash, self.content_hash, self.article_id,
+            self.published, self.updated,
+        )
 
 
 class FeedStore(Protocol):

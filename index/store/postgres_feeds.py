@@ -55,8 +55,7 @@ class PostgresFeeds:
         await self.pool.execute(
             "UPDATE feeds SET title = $1, etag = $2, last_modified = $3, last_polled_at = $4, last_success_at = $5, "
             "last_error = $6, failures = $7, next_poll_at = $8 WHERE id = $9",
-            feed.title, feed.etag, feed.last_modified, feed.last_polled_at, feed.last_success_at,
-            feed.last_error, feed.failures, feed.next_poll_at, feed.id,
+            *feed.poll_values(),
         )
 
     async def remove_feed(self, feed_id: int) -> bool:
@@ -71,10 +70,7 @@ class PostgresFeeds:
         return FeedItemRow(*row) if row else None
 
     async def save_feed_item(self, item: FeedItemRow) -> None:
-        values = (
-            item.feed_id, item.guid, item.url, item.entry_hash, item.content_hash, item.article_id,
-            item.published, item.updated,
-        )
+        values = item.values()
         if item.id is None:
             await self.pool.execute(
                 "INSERT INTO feed_items (feed_id, guid, url, entry_hash, content_hash, article_id, published, "

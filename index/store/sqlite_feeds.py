@@ -68,10 +68,7 @@ class SqliteFeeds:
             await self._db.execute(
                 "UPDATE feeds SET title = ?, etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?, "
                 "last_error = ?, failures = ?, next_poll_at = ? WHERE id = ?",
-                (
-                    feed.title, feed.etag, feed.last_modified, feed.last_polled_at, feed.last_success_at,
-                    feed.last_error, feed.failures, feed.next_poll_at, feed.id,
-                ),
+                feed.poll_values(),
             )
 
     async def remove_feed(self, feed_id: int) -> bool:
@@ -91,10 +88,7 @@ class SqliteFeeds:
         return FeedItemRow(*row) if row else None
 
     async def save_feed_item(self, item: FeedItemRow) -> None:
-        values = (
-            item.feed_id, item.guid, item.url, item.entry_hash, item.content_hash, item.article_id,
-            item.published, item.updated,
-        )
+        values = item.values()
         async with self._transaction():
             if item.id is None:
                 await self._db.execute(
