@@ -14,6 +14,8 @@ from typing import Collection, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..settings import RelevanceSettings
+
 # RRF's constant, as in Cormack et al. (2009): it damps the weight of the very first ranks.
 RRF_K = 60
 # Normalised BM25 passes 1 when a passage repeats the question's words; beyond this it
@@ -36,20 +38,14 @@ class Evidence:
 
 
 @dataclass(frozen=True)
-class RelevanceModel:
-    """A logistic model of "this passage answers the question" over `Evidence`.
+class RelevanceModel(RelevanceSettings):
+    """A logistic model of "this passage answers the question" over `Evidence`: its weights are the
+    settings' (`[relevance]`, or `[reading]` and `[other_languages]` with the reader's), one per evidence.
 
     Its weights are learned by `bench/train_relevance.py` from answer-annotated question
     sets; its output is a probability, so one abstention threshold holds across corpora.
     """
 
-    bias: float
-    dense: float
-    sentence_dense: float
-    keyword: float
-    sentence_keyword: float
-    passage_keyword: float
-    article_names: float
     # the reader's logit (`reader.Reader`), when the model is fused with it (`[reading]`); 0 in `[relevance]`
     reader: float = 0.0
 
