@@ -24,8 +24,8 @@ from newsdesk.bot.discord import NewsdeskBot
 from newsdesk.index import GLOBAL_SCOPE, Engine, Settings, load_settings
 from newsdesk.index.store.sqlite import DB_NAME
 from tests.conftest_discord import run_bot
-from tests.fake_discord import FakeDiscord, FakeGuild, RecordedRequest, SentInteraction
-from tests.helpers import BRIDGE, ORCHARD, hashing_settings
+from tests.support.fake_discord import FakeDiscord, FakeGuild, RecordedRequest, SentInteraction
+from tests.support.engines import BRIDGE, ORCHARD, hashing_settings
 
 # Third-party text can contain mentions; quoting it must ping nobody.
 FERRY = {

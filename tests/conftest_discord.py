@@ -1,4 +1,4 @@
-"""Fixtures and helpers for end-to-end tests of a discord.py bot against tests.fake_discord.
+"""Fixtures and helpers for end-to-end tests of a discord.py bot against tests.support.fake_discord.
 
 Use::
 
@@ -21,7 +21,7 @@ from typing import TypeVar
 import discord
 import pytest
 
-from tests.fake_discord import FakeDiscord
+from tests.support.fake_discord import FakeDiscord
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
 

@@ -1,4 +1,4 @@
-"""Fixtures for tests against a real PostgreSQL with pgvector (tests.postgres_server).
+"""Fixtures for tests against a real PostgreSQL with pgvector (tests.support.postgres_server).
 
 One server runs for the whole session; each test that asks for `postgres_dsn` gets a fresh
 database. `storage_backend` runs a test once per storage backend: the embedded one and,
@@ -14,7 +14,7 @@ import pytest
 
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
 
-from tests.postgres_server import PostgresServer, unavailable_reason
+from tests.support.postgres_server import PostgresServer, unavailable_reason
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Asking, end to end: the real bot and engine against the loopback Discord (tests/fake_discord/)."""
+"""Asking, end to end: the real bot and engine against the loopback Discord (tests/support/fake_discord/)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from tests.conftest_bot import (  # noqa: F401  (guild, newsdesk, nobody_pinged,
     settings,
     unquote,
 )
-from tests.helpers import PROJECT_ROOT
+from tests.support.engines import PROJECT_ROOT
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 

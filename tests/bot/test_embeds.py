@@ -20,7 +20,7 @@ from newsdesk.bot.discord.embeds import (
 from newsdesk.index import Article, ArticleText, Quote
 from newsdesk.index.ingest.reading import ReadLimits, read_path
 from tests.conftest_bot import unquote
-from tests.helpers import PROJECT_ROOT
+from tests.support.engines import PROJECT_ROOT
 
 ARTICLE = Article(
     7, "global", "Budget *vote* delayed", source="Capital Times", date="2024-02-01", url=None, origin="a.md", added_at=0.0

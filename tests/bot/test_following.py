@@ -21,9 +21,9 @@ from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings:
     serve,
     settings,
 )
-from tests.dated_news import STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS
-from tests.feed_server import FeedServer, stories
-from tests.helpers import BRIDGE, ORCHARD, with_feeds
+from tests.support.dated_news import STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS
+from tests.support.feed_server import FeedServer, stories
+from tests.support.engines import BRIDGE, ORCHARD, with_feeds
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 

@@ -18,7 +18,7 @@ from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings:
     serve,
     settings,
 )
-from tests.index.special_files import ALIAS_BOMB, BIG_NUMBER
+from tests.support.special_files import ALIAS_BOMB, BIG_NUMBER
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 

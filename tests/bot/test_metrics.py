@@ -31,8 +31,8 @@ from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings:
     serve,
     settings,
 )
-from tests.feed_server import FeedServer, stories
-from tests.helpers import ORCHARD
+from tests.support.feed_server import FeedServer, stories
+from tests.support.engines import ORCHARD
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 

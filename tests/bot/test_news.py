@@ -22,8 +22,8 @@ from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings:
     serve,
     settings,
 )
-from tests.dated_news import NOW, STORY, STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS, older_reports
-from tests.helpers import ORCHARD
+from tests.support.dated_news import NOW, STORY, STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS, older_reports
+from tests.support.engines import ORCHARD
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 

@@ -16,9 +16,9 @@ from newsdesk.bot.cli import main
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
 from tests.conftest_bot import MANAGE_GUILD, command, nobody_pinged  # noqa: F401  (nobody_pinged: a fixture)
 from tests.bot.test_following import TOPIC, upload
-from tests.dated_news import STRIKE_ENDS
-from tests.fake_discord import FakeDiscord
-from tests.helpers import ORCHARD, db_rows, hashing_settings, write_jsonl
+from tests.support.dated_news import STRIKE_ENDS
+from tests.support.fake_discord import FakeDiscord
+from tests.support.engines import ORCHARD, db_rows, hashing_settings, write_jsonl
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 

@@ -26,8 +26,8 @@ from newsdesk.index import Engine
 from newsdesk.index.search.indexes import INDEX_NAME
 from newsdesk.index.search.vectors import FaissIndex
 
-from tests.helpers import PROJECT_ROOT, hashing_settings, write_jsonl
-from tests.index.faults import CHILD_TIMEOUT, HASHING_MODEL, SCRIPTS, assert_quotes_verbatim, ro_db
+from tests.support.engines import PROJECT_ROOT, hashing_settings, write_jsonl
+from tests.support.faults import CHILD_TIMEOUT, HASHING_MODEL, SCRIPTS, assert_quotes_verbatim, ro_db
 
 
 # What the child prints as a chunk's write begins, and once its transaction is committed.

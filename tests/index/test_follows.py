@@ -7,8 +7,8 @@ from pathlib import Path
 
 from newsdesk.index import GLOBAL_SCOPE, Engine
 from newsdesk.index.events import ArticlesAdded
-from tests.dated_news import STRIKE_BEGINS, STRIKE_ENDS
-from tests.helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
+from tests.support.dated_news import STRIKE_BEGINS, STRIKE_ENDS
+from tests.support.engines import BRIDGE, ORCHARD, hashing_settings, write_jsonl
 
 
 async def test_a_follow_matches_new_articles_that_answer_it_and_each_is_claimed_once(

@@ -8,7 +8,7 @@ import pytest
 from newsdesk.index import Engine
 from newsdesk.index.store.sqlite import SqliteStore
 
-from tests.helpers import BRIDGE, hashing_settings, write_jsonl
+from tests.support.engines import BRIDGE, hashing_settings, write_jsonl
 
 
 async def test_a_write_made_during_a_failed_upload_stays_and_readers_never_see_the_upload(

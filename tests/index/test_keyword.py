@@ -5,7 +5,7 @@ import pytest
 from newsdesk.index.search.keyword import KeywordIndex
 from newsdesk.index.tokenization import tokenize
 
-from tests.helpers import BRIDGE, ORCHARD
+from tests.support.engines import BRIDGE, ORCHARD
 
 TEXTS = [p for article in (BRIDGE, ORCHARD) for p in article["text"].split("\n\n")] + [
     "Bridge tolls rise in spring; the harbour board blames the cost of new steel cables and cables again.",

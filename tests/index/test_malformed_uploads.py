@@ -16,9 +16,9 @@ import pytest
 from newsdesk.index import Engine, QuestionError
 from newsdesk.index.ingest.reading import display_name
 
-from tests.helpers import PROJECT_ROOT, hashing_settings, write_jsonl
-from tests.index.special_files import ALIAS_BOMB, BIG_NUMBER
-from tests.index.faults import (
+from tests.support.engines import PROJECT_ROOT, hashing_settings, write_jsonl
+from tests.support.special_files import ALIAS_BOMB, BIG_NUMBER
+from tests.support.faults import (
     CHILD_TIMEOUT,
     FUZZ_BODY,
     SCRIPTS,

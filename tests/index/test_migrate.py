@@ -9,7 +9,7 @@ from newsdesk.bot.cli import main
 from newsdesk.index import Engine
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
 
-from tests.helpers import BRIDGE, ORCHARD, SEED_ARTICLE, hashing_settings, record_embeddings, write_jsonl
+from tests.support.engines import BRIDGE, ORCHARD, SEED_ARTICLE, hashing_settings, record_embeddings, write_jsonl
 
 pytestmark = pytest.mark.postgres
 

@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from newsdesk.index import Engine, load_settings
 
-from tests.helpers import PROJECT_ROOT, SEED_ARTICLE, SHARED_EVAL
+from tests.support.engines import PROJECT_ROOT, SEED_ARTICLE, SHARED_EVAL
 
 pytestmark = [pytest.mark.model, pytest.mark.asyncio(loop_scope="module")]
 

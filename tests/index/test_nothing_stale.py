@@ -4,7 +4,7 @@ from pathlib import Path
 
 from newsdesk.index import Engine
 
-from tests.helpers import BRIDGE, ORCHARD, hashing_settings, write_jsonl
+from tests.support.engines import BRIDGE, ORCHARD, hashing_settings, write_jsonl
 
 
 async def test_a_removed_articles_ids_are_never_reused_by_the_next_upload(tmp_path: Path):

@@ -4,7 +4,7 @@ import textwrap
 
 from newsdesk.index.ingest.passages import paragraph_spans, passage_spans, sentence_spans
 
-from tests.helpers import SEED_ARTICLE
+from tests.support.engines import SEED_ARTICLE
 
 ARTICLE = (
     "Short lead.\n\n"

@@ -11,7 +11,7 @@ from newsdesk.index.store.postgres import DATABASE_URL_ENV, PostgresStore
 from newsdesk.index.search.postgres_search import DatabaseSearch
 from newsdesk.index.tokenization import tokenize
 
-from tests.helpers import BRIDGE, ORCHARD, SEED_ARTICLE, db_rows, hashing_settings, write_jsonl
+from tests.support.engines import BRIDGE, ORCHARD, SEED_ARTICLE, db_rows, hashing_settings, write_jsonl
 
 pytestmark = pytest.mark.postgres
 

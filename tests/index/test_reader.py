@@ -1,7 +1,7 @@
 """The read stage (index/answer/read.py): the reader, pinned and offline; questions in other languages.
 
 No trained reader ships yet (bench/RESULTS.md, "The reader"), so the reader's tests run an
-untrained one exported as a trained one is (tests/index/reader_model.py): they check what
+untrained one exported as a trained one is (tests/support/reader_model.py): they check what
 the stage does with its scores, never the scores' quality.
 """
 
@@ -16,8 +16,8 @@ from newsdesk.index import Engine, load_settings
 from newsdesk.index.models.language import is_english
 from newsdesk.index.models.reader import Reader, ReaderUnavailableError
 
-from tests.helpers import BRIDGE, ORCHARD, PROJECT_ROOT, hashing_settings, write_jsonl
-from tests.index.reader_model import export_untrained_reader
+from tests.support.engines import BRIDGE, ORCHARD, PROJECT_ROOT, hashing_settings, write_jsonl
+from tests.support.reader_model import export_untrained_reader
 
 
 @pytest.fixture(scope="module")

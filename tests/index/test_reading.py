@@ -10,8 +10,8 @@ import pytest
 
 from newsdesk.index.ingest.reading import ReadLimits, iter_corpus_files, read_document, read_path
 
-from tests.helpers import SEED_ARTICLE
-from tests.index.special_files import ALIAS_BOMB, BIG_NUMBER, ESCAPED_NAMES, pipe_with_a_waiting_writer
+from tests.support.engines import SEED_ARTICLE
+from tests.support.special_files import ALIAS_BOMB, BIG_NUMBER, ESCAPED_NAMES, pipe_with_a_waiting_writer
 
 LIMITS = ReadLimits(max_file_bytes=10_000, max_article_chars=5_000)
 

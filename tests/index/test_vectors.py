@@ -10,7 +10,7 @@ from newsdesk.index import Engine
 from newsdesk.index.search.scopes import ScopeFilter
 from newsdesk.index.search.vectors import IVF, FaissIndex
 
-from tests.helpers import BRIDGE, filler_articles, hashing_settings, write_jsonl
+from tests.support.engines import BRIDGE, filler_articles, hashing_settings, write_jsonl
 
 def ivf_settings(data_dir: Path, ivf_from: int, nprobe: int = 1):
     settings = hashing_settings(data_dir)

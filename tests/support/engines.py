@@ -15,7 +15,7 @@ from newsdesk.index.settings import Settings, load_settings
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
 from newsdesk.index.store.sqlite import DB_NAME
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED_EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "squad-v1.1-dev"
 # The article newsdesk was designed around, bundled byte for byte: a Reuters story with one
 # paragraph a line, no headline, the credit as its last line and no final newline.

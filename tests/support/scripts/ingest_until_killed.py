@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
-from tests.helpers import hashing_settings
+from tests.support.engines import hashing_settings
 from newsdesk.index import Engine
 import newsdesk.index.search.indexes as indexes_module
 import newsdesk.index.store.sqlite as store_module

@@ -4,7 +4,7 @@ import asyncio, sys
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
-from tests.helpers import hashing_settings
+from tests.support.engines import hashing_settings
 from newsdesk.index import Engine
 
 
