@@ -126,7 +126,7 @@ async def bench_discord(data_dir: Path, interactions: int, rate: float) -> dict:
     """Serve the fake's load with the real bot on data_dir's store; the fake's figures plus loop lag."""
     from newsdesk.bot.discord import NewsdeskBot, redirect_discord
     from newsdesk.index import load_settings
-    from tests.conftest_discord import run_bot
+    from tests.support.fake_discord import run_bot
 
     fake = start_fake(interactions, rate)
     try:

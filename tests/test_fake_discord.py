@@ -14,7 +14,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.conftest_discord import run_bot
+from tests.support.fake_discord import run_bot
 from tests.support.fake_discord import FakeDiscord
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs")

@@ -10,29 +10,11 @@ from dataclasses import replace
 import pytest
 
 from newsdesk.index import load_settings
-from tests.conftest_bot import (  # noqa: F401  (guild, newsdesk, nobody_pinged, settings: fixtures)
-    ARTICLES,
-    BRIDGE,
-    EPHEMERAL,
-    assert_nobody_pinged,
-    body,
-    command,
-    bot_settings,
-    component,
-    components,
-    db_rows,
-    guild,
-    make_bot,
-    nobody_pinged,
-    message_id,
-    newsdesk,
-    reply,
-    seed,
-    serve,
-    settings,
-    unquote,
+from tests.support.discord_bot import (
+    ARTICLES, EPHEMERAL, assert_nobody_pinged, body, bot_settings, command, component, components, db_rows,
+    make_bot, message_id, reply, seed, serve, unquote,
 )
-from tests.support.engines import PROJECT_ROOT
+from tests.support.engines import BRIDGE, PROJECT_ROOT
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 

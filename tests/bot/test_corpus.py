@@ -8,21 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
-    ARTICLES,
-    EPHEMERAL,
-    MANAGE_GUILD,
-    body,
-    command,
-    bot_settings,
-    db_rows,
-    guild,
-    make_bot,
-    nobody_pinged,
-    reply,
-    seed,
-    serve,
-    settings,
+from tests.support.discord_bot import (
+    ARTICLES, EPHEMERAL, MANAGE_GUILD, body, bot_settings, command, db_rows, make_bot, reply, seed, serve,
 )
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")

@@ -19,7 +19,7 @@ from newsdesk.bot.discord.embeds import (
 )
 from newsdesk.index import Article, ArticleText, Quote
 from newsdesk.index.ingest.reading import ReadLimits, read_path
-from tests.conftest_bot import unquote
+from tests.support.discord_bot import unquote
 from tests.support.engines import PROJECT_ROOT
 
 ARTICLE = Article(

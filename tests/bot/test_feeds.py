@@ -6,19 +6,8 @@ import asyncio
 
 import pytest
 
-from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged: fixtures)
-    EPHEMERAL,
-    MANAGE_GUILD,
-    body,
-    bot_settings,
-    command,
-    db_rows,
-    guild,
-    make_bot,
-    nobody_pinged,
-    reply,
-    serve,
-    unquote,
+from tests.support.discord_bot import (
+    EPHEMERAL, MANAGE_GUILD, body, bot_settings, command, db_rows, make_bot, reply, serve, unquote,
 )
 from tests.support.feed_server import FeedServer, stories
 from tests.support.engines import with_feeds

@@ -6,20 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
-    EPHEMERAL,
-    MANAGE_GUILD,
-    body,
-    bot_settings,
-    command,
-    db_rows,
-    guild,
-    make_bot,
-    nobody_pinged,
-    reply,
-    seed,
-    serve,
-    settings,
+from tests.support.discord_bot import (
+    EPHEMERAL, MANAGE_GUILD, body, bot_settings, command, db_rows, make_bot, reply, seed, serve,
 )
 from tests.support.dated_news import STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS
 from tests.support.feed_server import FeedServer, stories

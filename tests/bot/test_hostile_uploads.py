@@ -8,16 +8,7 @@ from dataclasses import replace
 import pytest
 
 from tests.bot.test_corpus import TRAM, TRAM_MD, articles_in, upload
-from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
-    MANAGE_GUILD,
-    bot_settings,
-    guild,
-    make_bot,
-    nobody_pinged,
-    seed,
-    serve,
-    settings,
-)
+from tests.support.discord_bot import MANAGE_GUILD, bot_settings, make_bot, seed, serve
 from tests.support.special_files import ALIAS_BOMB, BIG_NUMBER
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")

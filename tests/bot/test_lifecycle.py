@@ -9,20 +9,8 @@ import discord
 import pytest
 
 from newsdesk.bot.cli import main
-from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
-    ARTICLES,
-    EPHEMERAL,
-    command,
-    db_rows,
-    guild,
-    make_bot,
-    nobody_pinged,
-    seed,
-    serve,
-    settings,
-    settle,
-)
-from tests.conftest_discord import run_bot
+from tests.support.discord_bot import ARTICLES, EPHEMERAL, command, db_rows, make_bot, seed, serve, settle
+from tests.support.fake_discord import run_bot
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 

@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
-    ARTICLES,
-    EPHEMERAL,
-    body,
-    command,
-    component,
-    guild,
-    make_bot,
-    nobody_pinged,
-    message_id,
-    reply,
-    seed,
-    serve,
-    settings,
+from tests.support.discord_bot import (
+    ARTICLES, EPHEMERAL, body, command, component, make_bot, message_id, reply, seed, serve,
 )
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")

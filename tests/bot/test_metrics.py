@@ -20,17 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from newsdesk.bot.discord.metrics import BotMetrics, MetricsServer
 from newsdesk.index import load_settings
 from tests.bot.test_shards import stop, unless_one_ends
-from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
-    ARTICLES,
-    command,
-    db_rows,
-    guild,
-    make_bot,
-    nobody_pinged,
-    seed,
-    serve,
-    settings,
-)
+from tests.support.discord_bot import ARTICLES, command, db_rows, make_bot, seed, serve
 from tests.support.feed_server import FeedServer, stories
 from tests.support.engines import ORCHARD
 

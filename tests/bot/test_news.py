@@ -6,21 +6,8 @@ import datetime as dt
 
 import pytest
 
-from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
-    EPHEMERAL,
-    body,
-    bot_settings,
-    command,
-    component,
-    components,
-    guild,
-    make_bot,
-    nobody_pinged,
-    message_id,
-    reply,
-    seed,
-    serve,
-    settings,
+from tests.support.discord_bot import (
+    EPHEMERAL, body, bot_settings, command, component, components, make_bot, message_id, reply, seed, serve,
 )
 from tests.support.dated_news import NOW, STORY, STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS, older_reports
 from tests.support.engines import ORCHARD

@@ -12,21 +12,8 @@ from newsdesk.bot.discord.config import DiscordConfig
 from newsdesk.index import load_settings
 from tests.bot.test_corpus import TRAM, TRAM_MD, articles_in, upload
 from tests.bot.test_feeds import first_poll_done
-from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
-    ARTICLES,
-    EPHEMERAL,
-    MANAGE_GUILD,
-    body,
-    bot_settings,
-    command,
-    db_rows,
-    guild,
-    make_bot,
-    nobody_pinged,
-    reply,
-    seed,
-    serve,
-    settings,
+from tests.support.discord_bot import (
+    ARTICLES, EPHEMERAL, MANAGE_GUILD, body, bot_settings, command, db_rows, make_bot, reply, seed, serve,
 )
 from tests.support.dated_news import STRIKE_BEGINS, STRIKE_ENDS
 from tests.support.feed_server import FeedServer, stories

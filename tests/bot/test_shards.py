@@ -14,7 +14,7 @@ import pytest
 
 from newsdesk.bot.cli import main
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
-from tests.conftest_bot import MANAGE_GUILD, command, nobody_pinged  # noqa: F401  (nobody_pinged: a fixture)
+from tests.support.discord_bot import MANAGE_GUILD, command
 from tests.bot.test_following import TOPIC, upload
 from tests.support.dated_news import STRIKE_ENDS
 from tests.support.fake_discord import FakeDiscord

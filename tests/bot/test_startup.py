@@ -15,19 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest_bot import (  # noqa: F401  (guild, nobody_pinged, settings: fixtures)
-    BRIDGE,
-    ORCHARD,
-    body,
-    command,
-    guild,
-    make_bot,
-    nobody_pinged,
-    reply,
-    seed,
-    serve,
-    settings,
-)
+from tests.support.discord_bot import body, command, make_bot, reply, seed, serve
+from tests.support.engines import BRIDGE, ORCHARD
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 

@@ -15,7 +15,7 @@ The payload facts this is built on are in /work/shared/notes/discord-loopback.md
 built against discord.py 2.7.1 (pinned in pyproject), whose payload requirements change
 between minor releases.
 
-Typical use (see tests/conftest_discord.py for the fixtures)::
+Typical use (the `fake_discord` fixture is in tests/conftest.py; `run_bot` in `running`)::
 
     guild = fake.add_guild(name="News")
     async with run_bot(bot):

@@ -1,9 +1,10 @@
-"""Fixtures and helpers for the bot's end-to-end tests: the real NewsdeskBot and the real engine
-(fast hashing embedder) on a small corpus, against the loopback fake Discord.
+"""Helpers for the bot's end-to-end tests: the real NewsdeskBot and the real engine (fast hashing
+embedder) on a small corpus, against the loopback fake Discord; and reading what the bot sent.
 
-Test modules import the fixtures they use from here (conftest.py re-exports only the
-fake's), and mark themselves with ``pytest.mark.usefixtures("fail_on_error_logs",
-"nobody_pinged")``: no ERROR may be logged, and no message may parse mentions.
+The fixtures built on them (`settings`, `guild`, `newsdesk`, `nobody_pinged`) are in
+tests/bot/conftest.py. Test modules mark themselves with
+``pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")``: no ERROR may be logged,
+and no message may parse mentions.
 """
 
 from __future__ import annotations
@@ -12,19 +13,16 @@ import asyncio
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from newsdesk.bot.discord import NewsdeskBot
 from newsdesk.index import GLOBAL_SCOPE, Engine, Settings, load_settings
 from newsdesk.index.store.sqlite import DB_NAME
-from tests.conftest_discord import run_bot
-from tests.support.fake_discord import FakeDiscord, FakeGuild, RecordedRequest, SentInteraction
+from tests.support.fake_discord import FakeDiscord, RecordedRequest, SentInteraction, run_bot
 from tests.support.engines import BRIDGE, ORCHARD, hashing_settings
 
 # Third-party text can contain mentions; quoting it must ping nobody.
@@ -103,24 +101,6 @@ def db_rows(settings: Settings, sql: str, *params: Any) -> list[tuple]:
         return db.execute(sql, params).fetchall()
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return bot_settings(tmp_path)
-
-
-@pytest.fixture
-def guild(fake_discord: FakeDiscord) -> FakeGuild:
-    return fake_discord.add_guild(name="News", channels=["general", "world"])
-
-
-@pytest.fixture
-async def newsdesk(fake_discord: FakeDiscord, guild: FakeGuild, settings: Settings) -> AsyncIterator[NewsdeskBot]:
-    """The bot, connected and ready, with ARTICLES in the global corpus and one guild."""
-    await seed(settings, ARTICLES)
-    async with serve(make_bot(settings)) as bot:
-        yield bot
-
-
 # --- reading what the bot sent -------------------------------------------------------------
 
 
@@ -184,13 +164,6 @@ def assert_nobody_pinged(fake: FakeDiscord) -> int:
     for request in sent:
         assert no_pings(body(request)), (request.method, request.path, body(request))
     return len(sent)
-
-
-@pytest.fixture
-def nobody_pinged(fake_discord: FakeDiscord) -> Iterator[None]:
-    """After the test, check that no message the bot sent could have pinged anyone."""
-    yield
-    assert_nobody_pinged(fake_discord)
 
 
 def no_pings(message: dict[str, Any]) -> bool:
