@@ -11,9 +11,9 @@ class attributes (see :meth:`FakeDiscord.install`). The fake keeps just enough s
 payloads it insists on, and records every REST call so tests can assert on what the bot
 sent.
 
-The payload facts this is built on are in /work/shared/notes/discord-loopback.md; it is
-built against discord.py 2.7.1 (pinned in pyproject), whose payload requirements change
-between minor releases.
+The payload facts this is built on were gathered in the team's notes on the Discord loopback
+(outside this repository); it is built against discord.py 2.7.1 (pinned in pyproject), whose
+payload requirements change between minor releases.
 
 Typical use (the `fake_discord` fixture is in tests/conftest.py; `run_bot` in `running`)::
 
