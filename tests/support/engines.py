@@ -47,7 +47,7 @@ ORCHARD = {
 def hashing_settings(data_dir: Path, backend: str = "sqlite", **retrieval) -> Settings:
     """Default settings with the meaning-blind hashing embedder: instant, for plumbing tests,
     and the relevance model and abstention of config/minilm.toml, made for cosines on its scale;
-    no reader (tests/index/test_reader.py reads with it).
+    no reader (tests/index/answer/test_reader.py reads with it).
 
     backend: the storage backend (for "postgres", NEWSDESK_DATABASE_URL names the database:
     see the `storage_backend` fixture)."""
