@@ -9,23 +9,13 @@ from dataclasses import replace
 import pytest
 
 from tests.support.discord_bot import (
-    ARTICLES, EPHEMERAL, MANAGE_GUILD, body, bot_settings, command, db_rows, make_bot, reply, seed, serve,
+    ARTICLES, EPHEMERAL, MANAGE_GUILD, TRAM, TRAM_MD, articles_in, body, bot_settings, command, db_rows,
+    make_bot, reply, seed, serve, upload,
 )
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
-TRAM_MD = b"""---
-title: Tram line extended to the harbour
-source: Coast Gazette
-date: 2024-06-01
----
-The city's tram line was extended to the harbour on Saturday, adding four tram stops and a new tram depot near the ferry terminal.
-
-Officials said trams would run every eight minutes on the harbour extension during the summer.
-"""
 TRAM_QUESTION = "when was the tram line extended to the harbour?"
-# The same article, stored as an upload of `guild` before the bot starts.
-TRAM = {"title": "Tram line extended to the harbour", "text": TRAM_MD.decode().split("---\n")[-1]}
 
 
 @pytest.fixture
@@ -33,24 +23,6 @@ async def newsroom(fake_discord, guild, settings):
     await seed(settings, ARTICLES)
     async with serve(make_bot(settings)) as bot:
         yield bot
-
-
-async def upload(fake_discord, *files, **options):
-    """/corpus add with attachments served by the fake; the interaction and its final report."""
-    names = ("file", "file2", "file3")
-    attachments = {name: fake_discord.add_attachment(filename, data) for name, (filename, data) in zip(names, files)}
-    sent = await fake_discord.send_interaction("corpus", {"add": attachments}, **options)
-    return sent, await final_edit(fake_discord, sent)
-
-
-async def final_edit(fake_discord, sent):
-    return await fake_discord.wait_for_request(
-        lambda r: r.method == "PATCH" and sent.token in r.path and bool(r.json.get("embeds")) and r.status == 200
-    )
-
-
-def articles_in(settings, scope: str) -> list[str]:
-    return [title for (title,) in db_rows(settings, "SELECT title FROM articles WHERE scope = ? ORDER BY id", scope)]
 
 
 async def test_an_admin_adds_a_file_that_becomes_askable_in_that_server(fake_discord, guild, settings, newsroom):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.support.discord_bot import (
-    EPHEMERAL, MANAGE_GUILD, body, bot_settings, command, db_rows, make_bot, reply, serve, unquote,
+    EPHEMERAL, MANAGE_GUILD, body, bot_settings, command, db_rows, first_poll_done, make_bot, reply, serve, unquote,
 )
-from tests.support.feed_server import FeedServer, stories
 from tests.support.engines import with_feeds
+from tests.support.feed_server import FeedServer, stories
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
@@ -26,15 +24,6 @@ async def server():
 @pytest.fixture
 def settings(tmp_path):
     return with_feeds(bot_settings(tmp_path), allow_private_addresses=True, timeout_seconds=5)
-
-
-async def first_poll_done(settings) -> list[str]:
-    """Once the bot's background polling has polled every feed (or 20 s passed): the titles stored, by scope and id."""
-    for _ in range(400):
-        if db_rows(settings, "SELECT COUNT(*) FROM feeds WHERE last_polled_at IS NULL") == [(0,)]:
-            break
-        await asyncio.sleep(0.05)
-    return [t for (t,) in db_rows(settings, "SELECT title FROM articles ORDER BY scope, id")]
 
 
 async def test_an_admin_adds_a_feed_and_members_are_answered_from_its_articles(

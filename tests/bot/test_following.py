@@ -6,16 +6,16 @@ import json
 
 import pytest
 
+from tests.support.dated_news import STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS, STRIKE_TOPIC
 from tests.support.discord_bot import (
     EPHEMERAL, MANAGE_GUILD, body, bot_settings, command, db_rows, make_bot, reply, seed, serve,
 )
-from tests.support.dated_news import STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS
-from tests.support.feed_server import FeedServer, stories
 from tests.support.engines import BRIDGE, ORCHARD, with_feeds
+from tests.support.feed_server import FeedServer, stories
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
-TOPIC = "lakeside ferry strike"
+TOPIC = STRIKE_TOPIC
 
 
 def jsonl(*records: dict) -> bytes:

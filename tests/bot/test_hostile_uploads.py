@@ -7,8 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from tests.bot.test_corpus import TRAM, TRAM_MD, articles_in, upload
-from tests.support.discord_bot import MANAGE_GUILD, bot_settings, make_bot, seed, serve
+from tests.support.discord_bot import (
+    MANAGE_GUILD, TRAM, TRAM_MD, articles_in, bot_settings, make_bot, seed, serve, upload,
+)
 from tests.support.special_files import ALIAS_BOMB, BIG_NUMBER
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")

@@ -19,14 +19,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from newsdesk.bot.discord.metrics import BotMetrics, MetricsServer
 from newsdesk.index import load_settings
-from tests.bot.test_shards import stop, unless_one_ends
 from tests.support.discord_bot import ARTICLES, command, db_rows, make_bot, seed, serve
-from tests.support.feed_server import FeedServer, stories
 from tests.support.engines import ORCHARD
+from tests.support.feed_server import FeedServer, stories
+from tests.support.processes import stop, unless_one_ends
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
-STOP_SECONDS = 30
 ORCHARD_QUESTION = "why was the apple harvest a record?"
 
 

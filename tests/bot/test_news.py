@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
+from tests.support.dated_news import NOW, STORY, STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS, older_reports
 from tests.support.discord_bot import (
     EPHEMERAL, body, bot_settings, command, component, components, make_bot, message_id, reply, seed, serve,
 )
-from tests.support.dated_news import NOW, STORY, STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS, older_reports
 from tests.support.engines import ORCHARD
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")

@@ -10,14 +10,13 @@ import pytest
 from newsdesk.bot.cli import main
 from newsdesk.bot.discord.config import DiscordConfig
 from newsdesk.index import load_settings
-from tests.bot.test_corpus import TRAM, TRAM_MD, articles_in, upload
-from tests.bot.test_feeds import first_poll_done
-from tests.support.discord_bot import (
-    ARTICLES, EPHEMERAL, MANAGE_GUILD, body, bot_settings, command, db_rows, make_bot, reply, seed, serve,
-)
 from tests.support.dated_news import STRIKE_BEGINS, STRIKE_ENDS
-from tests.support.feed_server import FeedServer, stories
+from tests.support.discord_bot import (
+    ARTICLES, EPHEMERAL, MANAGE_GUILD, TRAM, TRAM_MD, articles_in, body, bot_settings, command, db_rows,
+    first_poll_done, make_bot, reply, seed, serve, upload,
+)
 from tests.support.engines import with_feeds
+from tests.support.feed_server import FeedServer, stories
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,16 +13,15 @@ import pytest
 
 from newsdesk.bot.cli import main
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
-from tests.support.discord_bot import MANAGE_GUILD, command
-from tests.bot.test_following import TOPIC, upload
-from tests.support.dated_news import STRIKE_ENDS
-from tests.support.fake_discord import FakeDiscord
+from tests.support.dated_news import STRIKE_ENDS, STRIKE_TOPIC
+from tests.support.discord_bot import MANAGE_GUILD, command, upload
 from tests.support.engines import ORCHARD, db_rows, hashing_settings, write_jsonl
+from tests.support.fake_discord import FakeDiscord
+from tests.support.processes import STOP_SECONDS, stop, unless_one_ends
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
 SPACING = 1.5  # seconds between two IDENTIFYs of one bucket, for the test (Discord's: 5)
-STOP_SECONDS = 30
 
 
 @pytest.mark.parametrize(
@@ -88,33 +86,6 @@ async def bot_process(
     assert "ERROR" not in text and "Traceback" not in text, text
 
 
-async def stop(process: asyncio.subprocess.Process) -> bool:
-    """Ctrl-C (SIGINT) a bot process, as its operator would; kill it if it has not ended within
-    STOP_SECONDS, so that no process outlives its test. Whether it stopped by itself."""
-    if process.returncode is not None:
-        return True
-    process.send_signal(signal.SIGINT)
-    try:
-        await asyncio.wait_for(process.wait(), STOP_SECONDS)
-        return True
-    except asyncio.TimeoutError:
-        process.kill()
-        await process.wait()
-        return False
-
-
-async def unless_one_ends(waiting: Awaitable[None], *processes: asyncio.subprocess.Process) -> None:
-    """Await `waiting`; fail at once if a bot process ends first (its log, checked as it is left, says why)."""
-    waited = asyncio.ensure_future(waiting)
-    ended = [asyncio.ensure_future(process.wait()) for process in processes]
-    done, _ = await asyncio.wait([waited, *ended], return_when=asyncio.FIRST_COMPLETED)
-    for future in (waited, *ended):
-        future.cancel()
-    if waited not in done:
-        pytest.fail("a bot process ended early")
-    waited.result()
-
-
 async def all_shards_ready(fake: FakeDiscord, *processes: asyncio.subprocess.Process) -> None:
     await unless_one_ends(fake.wait_ready(shards=range(4), timeout=60), *processes)
 
@@ -169,12 +140,13 @@ async def test_processes_sharing_postgresql_hear_each_others_articles_and_lose_n
             # The second process's server follows a story; the story arrives in the first process's
             # corpus/ folder; the second hears of it from the database and posts it.
             world = on_second.channels["world"]
-            await command(fake, "follow", {"add": {"topic": TOPIC}}, channel_id=world, permissions=MANAGE_GUILD)
+            await command(fake, "follow", {"add": {"topic": STRIKE_TOPIC}}, channel_id=world, permissions=MANAGE_GUILD)
             write_jsonl(tmp_path / "first" / "corpus" / "news.jsonl", [STRIKE_ENDS])
             post = await fake.wait_for_request(method="POST", path=f"/channels/{world}/messages", timeout=30)
             assert post.json["embeds"][0]["title"] == STRIKE_ENDS["title"]
             # An upload through the first process is acknowledged, and the process dies.
-            await upload(fake, "orchard.jsonl", write_jsonl(tmp_path / "orchard.jsonl", [ORCHARD]).read_bytes())
+            orchard = write_jsonl(tmp_path / "orchard.jsonl", [ORCHARD]).read_bytes()
+            await upload(fake, ("orchard.jsonl", orchard), permissions=MANAGE_GUILD)
             first.kill()
             await first.wait()
         # Another process takes over its shards: the upload is there for the server's question.

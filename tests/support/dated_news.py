@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# What the follow tests follow: the strike below.
+STRIKE_TOPIC = "lakeside ferry strike"
+
 STRIKE_BEGINS = {
     "title": "Lakeside ferry crews strike",
     "date": "2021-03-02",

@@ -22,8 +22,8 @@ from typing import Any
 from newsdesk.bot.discord import NewsdeskBot
 from newsdesk.index import GLOBAL_SCOPE, Engine, Settings, load_settings
 from newsdesk.index.store.sqlite import DB_NAME
-from tests.support.fake_discord import FakeDiscord, RecordedRequest, SentInteraction, run_bot
 from tests.support.engines import BRIDGE, ORCHARD, hashing_settings
+from tests.support.fake_discord import FakeDiscord, RecordedRequest, SentInteraction, run_bot
 
 # Third-party text can contain mentions; quoting it must ping nobody.
 FERRY = {
@@ -34,6 +34,19 @@ FERRY = {
     "timetable starts on Friday, and thanked <@123456789012345678> for the new ferry timetable design.",
 }
 ARTICLES = [BRIDGE, ORCHARD, FERRY]
+
+# An article in markdown with front matter, as admins upload it; TRAM: the same article as a record
+# (to store as an upload of a server before the bot starts).
+TRAM_MD = b"""---
+title: Tram line extended to the harbour
+source: Coast Gazette
+date: 2024-06-01
+---
+The city's tram line was extended to the harbour on Saturday, adding four tram stops and a new tram depot near the ferry terminal.
+
+Officials said trams would run every eight minutes on the harbour extension during the summer.
+"""
+TRAM = {"title": "Tram line extended to the harbour", "text": TRAM_MD.decode().split("---\n")[-1]}
 
 MANAGE_GUILD = 1 << 5
 EPHEMERAL = 64
@@ -169,3 +182,33 @@ def assert_nobody_pinged(fake: FakeDiscord) -> int:
 def no_pings(message: dict[str, Any]) -> bool:
     """The message parses no mentions (replies also say `replied_user: false`)."""
     return message.get("allowed_mentions") in ({"parse": []}, {"parse": [], "replied_user": False})
+
+
+# --- what admins do ---------------------------------------------------------------------------
+
+
+async def upload(fake_discord, *files, **options):
+    """/corpus add with attachments served by the fake; the interaction and its final report."""
+    names = ("file", "file2", "file3")
+    attachments = {name: fake_discord.add_attachment(filename, data) for name, (filename, data) in zip(names, files)}
+    sent = await fake_discord.send_interaction("corpus", {"add": attachments}, **options)
+    return sent, await final_edit(fake_discord, sent)
+
+
+async def final_edit(fake_discord, sent):
+    return await fake_discord.wait_for_request(
+        lambda r: r.method == "PATCH" and sent.token in r.path and bool(r.json.get("embeds")) and r.status == 200
+    )
+
+
+def articles_in(settings, scope: str) -> list[str]:
+    return [title for (title,) in db_rows(settings, "SELECT title FROM articles WHERE scope = ? ORDER BY id", scope)]
+
+
+async def first_poll_done(settings) -> list[str]:
+    """Once the bot's background polling has polled every feed (or 20 s passed): the titles stored, by scope and id."""
+    for _ in range(400):
+        if db_rows(settings, "SELECT COUNT(*) FROM feeds WHERE last_polled_at IS NULL") == [(0,)]:
+            break
+        await asyncio.sleep(0.05)
+    return [t for (t,) in db_rows(settings, "SELECT title FROM articles ORDER BY scope, id")]

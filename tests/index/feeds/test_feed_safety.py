@@ -11,8 +11,8 @@ from newsdesk.index import Engine
 from newsdesk.index.feeds import FeedRefused
 from newsdesk.index.feeds.addresses import AddressPolicy
 
-from tests.support.feed_server import FeedServer, Story, stories
 from tests.support.engines import db_rows, hashing_settings, with_feeds
+from tests.support.feed_server import FeedServer, Story, stories
 
 
 @pytest.fixture

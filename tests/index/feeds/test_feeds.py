@@ -12,8 +12,8 @@ import pytest
 from newsdesk.index import Engine, load_settings
 from newsdesk.index.feeds import FeedRefused, is_failing
 
-from tests.support.feed_server import FeedServer, days_ago, many_stories, stories
 from tests.support.engines import db_rows, hashing_settings, with_feeds
+from tests.support.feed_server import FeedServer, days_ago, many_stories, stories
 
 
 @pytest.fixture

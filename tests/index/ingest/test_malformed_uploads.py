@@ -17,7 +17,6 @@ from newsdesk.index import Engine, QuestionError
 from newsdesk.index.ingest.reading import display_name
 
 from tests.support.engines import PROJECT_ROOT, hashing_settings, write_jsonl
-from tests.support.special_files import ALIAS_BOMB, BIG_NUMBER
 from tests.support.faults import (
     CHILD_TIMEOUT,
     FUZZ_BODY,
@@ -30,6 +29,7 @@ from tests.support.faults import (
     one_line,
     ro_db,
 )
+from tests.support.special_files import ALIAS_BOMB, BIG_NUMBER
 
 
 MAX_FILE_BYTES = 20_000

@@ -12,8 +12,8 @@ import pytest
 from newsdesk.index import ArticlesAdded, Engine
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
 
-from tests.support.feed_server import FeedServer, stories
 from tests.support.engines import BRIDGE, ORCHARD, db_rows, hashing_settings, with_feeds, write_jsonl
+from tests.support.feed_server import FeedServer, stories
 
 pytestmark = pytest.mark.postgres
 
