@@ -9,7 +9,7 @@
   environment, as the product reads it). Where the server cannot run (not Linux), the
   PostgreSQL runs skip, saying why.
 
-The bot's end-to-end fixtures are in tests/bot/conftest.py.
+The bot's end-to-end fixtures are in tests/bot/discord/conftest.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 embedder) on a small corpus, against the loopback fake Discord; and reading what the bot sent.
 
 The fixtures built on them (`settings`, `guild`, `newsdesk`, `nobody_pinged`) are in
-tests/bot/conftest.py. Test modules mark themselves with
+tests/bot/discord/conftest.py. Test modules mark themselves with
 ``pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")``: no ERROR may be logged,
 and no message may parse mentions.
 """
