@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
-from collections.abc import Awaitable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
 STOP_SECONDS = 30
+
+
+@asynccontextmanager
+async def newsdesk_run(
+    config: Path, log: Path, *arguments: str, environment: Mapping[str, str] | None = None
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`newsdesk --config CONFIG run ARGUMENTS` in a process of its own (this environment passed on, and
+    `environment`), Ctrl-C'd at the end; its log (stdout and stderr, in LOG) must hold no error."""
+    command_line = [sys.executable, "-m", "newsdesk.bot.cli", "--config", str(config), "run", *arguments]
+    with open(log, "wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            *command_line, stdout=out, stderr=out, env={**os.environ, "DISCORD_TOKEN": "test-token", **(environment or {})}
+        )
+    try:
+        yield process
+    finally:
+        stopped = await stop(process)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert stopped, f"newsdesk run did not stop within {STOP_SECONDS} s of Ctrl-C (SIGINT); killed. Its log:\n{text}"
+    assert "ERROR" not in text and "Traceback" not in text, text
 
 
 async def stop(process: asyncio.subprocess.Process) -> bool:

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -22,7 +17,7 @@ from newsdesk.index import load_settings
 from tests.support.discord_bot import ARTICLES, command, db_rows, make_bot, seed, serve
 from tests.support.engines import ORCHARD
 from tests.support.feed_server import FeedServer, stories
-from tests.support.processes import stop, unless_one_ends
+from tests.support.processes import newsdesk_run, unless_one_ends
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
@@ -58,23 +53,6 @@ async def until(condition, what: str, attempts: int = 600) -> None:
     pytest.fail(f"never happened: {what}")
 
 
-@asynccontextmanager
-async def newsdesk_run(config: Path, log: Path, environment: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`newsdesk --config CONFIG run` in a process of its own, Ctrl-C'd at the end; its log must hold no error."""
-    with open(log, "wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "newsdesk.bot.cli", "--config", str(config), "run",
-            stdout=out, stderr=out, env={**os.environ, "DISCORD_TOKEN": "test-token", **environment},
-        )
-    try:
-        yield process
-    finally:
-        stopped = await stop(process)
-    text = log.read_text(encoding="utf-8", errors="replace")
-    assert stopped, f"newsdesk run did not stop after Ctrl-C; killed. Its log:\n{text}"
-    assert "ERROR" not in text and "Traceback" not in text, text
-
-
 async def test_newsdesk_run_serves_metrics_and_health_with_json_log_lines(tmp_path, fake_discord, guild):
     """A question, two feeds (one answering, one 404) and the store, counted on /metrics; /healthz 200; the
     listen address and the log format set by NEWSDESK_ variables; every log line a JSON object with time and level."""
@@ -96,7 +74,7 @@ async def test_newsdesk_run_serves_metrics_and_health_with_json_log_lines(tmp_pa
         await seed(settings, [ORCHARD])
         environment = {"NEWSDESK_METRICS__LISTEN": f"127.0.0.1:{port}", "NEWSDESK_LOGGING__FORMAT": "json"}
         log = tmp_path / "run.log"
-        async with newsdesk_run(config, log, environment) as bot:
+        async with newsdesk_run(config, log, environment=environment) as bot:
             await unless_one_ends(fake_discord.wait_ready(timeout=60), bot)
             # both feeds polled once: the one's articles stored, the other's failure recorded on it
             polled = "SELECT COUNT(*) FROM feeds WHERE last_polled_at IS NOT NULL"

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,7 @@ from tests.support.dated_news import STRIKE_ENDS, STRIKE_TOPIC
 from tests.support.discord_bot import MANAGE_GUILD, command, upload
 from tests.support.engines import ORCHARD, db_rows, hashing_settings, write_jsonl
 from tests.support.fake_discord import FakeDiscord
-from tests.support.processes import STOP_SECONDS, stop, unless_one_ends
+from tests.support.processes import newsdesk_run, unless_one_ends
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs", "nobody_pinged")
 
@@ -64,26 +61,13 @@ def process_config(tmp_path: Path, name: str, fake: FakeDiscord, backend: str, s
     return config
 
 
-@asynccontextmanager
-async def bot_process(
+def bot_process(
     tmp_path: Path, name: str, fake: FakeDiscord, backend: str, *arguments: str, scan_seconds: float = 0
-) -> AsyncIterator[asyncio.subprocess.Process]:
+) -> AbstractAsyncContextManager[asyncio.subprocess.Process]:
     """`newsdesk run ARGUMENTS` in a process of its own (NEWSDESK_DATABASE_URL passed on); its log
     (tmp_path/NAME.log) must hold no error when it ends."""
-    log = tmp_path / f"{name}.log"
     config = process_config(tmp_path, name, fake, backend, scan_seconds)
-    command_line = [sys.executable, "-m", "newsdesk.bot.cli", "--config", str(config), "run", *arguments]
-    with open(log, "wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            *command_line, stdout=out, stderr=out, env={**os.environ, "DISCORD_TOKEN": "test-token"}
-        )
-    try:
-        yield process
-    finally:
-        stopped = await stop(process)
-    text = log.read_text(encoding="utf-8", errors="replace")
-    assert stopped, f"newsdesk run did not stop within {STOP_SECONDS} s of Ctrl-C (SIGINT); killed. Its log:\n{text}"
-    assert "ERROR" not in text and "Traceback" not in text, text
+    return newsdesk_run(config, tmp_path / f"{name}.log", *arguments)
 
 
 async def all_shards_ready(fake: FakeDiscord, *processes: asyncio.subprocess.Process) -> None:
