@@ -1,7 +1,7 @@
 """Throughput through Discord: members `/ask` at a steady rate, through the tests' loopback Discord.
 
 Two processes, so neither's work slows the other's event loop or holds its GIL:
-- the fake Discord (tests/fake_discord/), which sends the interactions at the given
+- the fake Discord (tests/support/fake_discord/), which sends the interactions at the given
   rate and notes when each follow-up arrives (run as `python bench/discord_load.py
   --fake N RATE [--shards S]`);
 - the real NewsdeskBot with the real engine and model, on the store given, which also
@@ -68,7 +68,7 @@ async def _record_posts(fake, arrived: dict[str, float], stop: asyncio.Event) ->
 async def serve_load(interactions: int, rate: float, shards: int | None = None, timeout: float = 120.0) -> dict:
     """Start a fake Discord, print its addresses, and once a bot connects (with shards: once each
     shard has) send it /ask at `rate` a second (with shards: to a guild on each shard in turn)."""
-    from tests.fake_discord import FakeDiscord
+    from tests.support.fake_discord import FakeDiscord
 
     fake = FakeDiscord()
     await fake.start()
@@ -126,7 +126,7 @@ async def bench_discord(data_dir: Path, interactions: int, rate: float) -> dict:
     """Serve the fake's load with the real bot on data_dir's store; the fake's figures plus loop lag."""
     from newsdesk.bot.discord import NewsdeskBot, redirect_discord
     from newsdesk.index import load_settings
-    from tests.conftest_discord import run_bot
+    from tests.support.fake_discord import run_bot
 
     fake = start_fake(interactions, rate)
     try:

@@ -3,7 +3,7 @@
     python bench/feeds_bench.py --json --articles 200
     python bench/feeds_bench.py --json --articles 500 --paragraphs 1 --no-upload-baseline   # many short items
 
-A loopback server (the tests' tests/feed_server) serves an RSS feed of N stories that carries
+A loopback server (the tests' tests/support/feed_server) serves an RSS feed of N stories that carries
 only teasers, so every item takes the whole path a real news feed takes: the feed is
 fetched and parsed, each linked page is fetched (two at a time, [feeds] per_host_concurrency)
 and its article extracted by trafilatura, then the items are ingested (split, embedded,
@@ -41,7 +41,7 @@ from bench import QUESTIONS, ROOT, ingest_texts, percentile, raw_embedder, timed
 sys.path.insert(0, str(ROOT))
 
 from newsdesk.index import Engine, load_settings  # noqa: E402
-from tests.feed_server import FeedServer, Story  # noqa: E402
+from tests.support.feed_server import FeedServer, Story  # noqa: E402
 
 
 def feed_stories(count: int, paragraphs_per_story: int | None = None) -> list[Story]:

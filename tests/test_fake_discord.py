@@ -14,8 +14,8 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.conftest_discord import run_bot
-from tests.fake_discord import FakeDiscord
+from tests.support.fake_discord import run_bot
+from tests.support.fake_discord import FakeDiscord
 
 pytestmark = pytest.mark.usefixtures("fail_on_error_logs")
 

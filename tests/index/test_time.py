@@ -11,8 +11,8 @@ import pytest
 
 from newsdesk.index import Engine, QuestionError
 from newsdesk.index.events import ArticlesAdded
-from tests.dated_news import NOW, STORY, STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS, older_reports
-from tests.helpers import ORCHARD, hashing_settings, write_jsonl
+from tests.support.dated_news import NOW, STORY, STRIKE_BEGINS, STRIKE_ENDS, STRIKE_STALLS, older_reports
+from tests.support.engines import ORCHARD, hashing_settings, write_jsonl
 
 
 async def open_engine(data_dir: Path, backend: str, **retrieval) -> Engine:
