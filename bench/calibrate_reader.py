@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from newsdesk.index import Engine, load_settings  # noqa: E402
-from newsdesk.bot.evaluation import gold_for, ingest_dataset, load_questions  # noqa: E402
+from newsdesk.bot.evaluation import ingest_dataset  # noqa: E402
 from newsdesk.index.models.language import is_english  # noqa: E402
 from newsdesk.index.models.reader import Reader  # noqa: E402
 from newsdesk.index.search.scoring import KEYWORD_CAP  # noqa: E402
