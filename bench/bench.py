@@ -64,7 +64,10 @@ from newsdesk.index.models.embedding import Embedder, create_embedder, create_qu
 from newsdesk.index.ingest.writer import content_hash  # noqa: E402
 from newsdesk.index.ingest.reading import ReadLimits, iter_corpus_files, read_path  # noqa: E402
 from newsdesk.index.settings import Settings  # noqa: E402
-from newsdesk.index.store import NewArticle, NewPassage, NewSentence, open_store  # noqa: E402
+from newsdesk.index.models.encoders import Encoders  # noqa: E402
+from newsdesk.index.search.saved_vectors import INDEX_NAME  # noqa: E402
+from newsdesk.index.search.vectors import FaissIndex  # noqa: E402
+from newsdesk.index.store import NewArticle, NewPassage, NewSentence, PassageRow, open_store  # noqa: E402
 from newsdesk.index.store.postgres import DATABASE_URL_ENV  # noqa: E402
 from newsdesk.index.store.sqlite import DB_NAME  # noqa: E402
 
@@ -137,21 +140,39 @@ def stored_vectors(data_dir: Path, model: str, passages_only: bool) -> np.ndarra
         return np.stack([np.frombuffer(blob, dtype=np.float32) for (blob,) in db.execute(sql, (model,))])
 
 
+WARM_UP_SCOPE = "warm-up"  # no question asked in a bench sees it
+
+
+async def load_the_embedder(engine: Engine) -> None:
+    """Ingest one sentence into a scope of its own, so that the passage embedder's load is not timed with what follows."""
+    report = await engine.ingest_document(b"The embedder is loaded before the clock starts.\n", "warm-up.txt", WARM_UP_SCOPE)
+    assert report.articles_added == 1, report.problems
+
+
+async def stored_passages(settings: Settings) -> list[PassageRow]:
+    """Every passage in the store settings name, in id order (the order they were stored in)."""
+    store = await open_store(settings.storage)
+    try:
+        return await store.passages()
+    finally:
+        await store.close()
+
+
 async def bench_ingest(article_count: int) -> dict:
     articles = ingest_texts(article_count)
     with tempfile.TemporaryDirectory() as scratch:
         feed = Path(scratch) / "feed.jsonl"
         feed.write_text("".join(json.dumps({"title": t, "text": b}) + "\n" for t, b in articles), encoding="utf-8")
-        settings = load_settings()
-        engine = await Engine.open(Path(scratch) / "data", settings)
+        settings = load_settings().with_data_dir(Path(scratch) / "data")
+        engine = await Engine.open(settings=settings)
         try:
-            await engine.embed_passages(["warm up"])  # model load is not ingest
+            await load_the_embedder(engine)  # model load is not ingest
             load_before = os.getloadavg()[0]
             wall, cpu = time.perf_counter(), time.process_time()
             report = await engine.ingest_paths([feed])
             ours = report.passages_added / (time.perf_counter() - wall)
             ours_cpu = report.passages_added / (time.process_time() - cpu)
-            passages = [p.text for p in await engine.passages(range(1, report.passages_added + 1))]
+            passages = [p.text for p in await stored_passages(settings) if p.scope != WARM_UP_SCOPE]
             baselines = {"raw_encoder": raw_embedder(settings), "raw_onnx": onnx_embedder(settings)}
             speeds = {name: passages_per_s(embedder, passages) for name, embedder in baselines.items() if embedder}
         finally:
@@ -234,11 +255,12 @@ async def bench_upload(megabytes: float, repeats: int, pause: float, window: flo
     scopes = ["global", "guild-1"]
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
-        engine = await Engine.open(Path(scratch) / "data", settings)
+        settings = settings.with_data_dir(Path(scratch) / "data")
+        engine = await Engine.open(settings=settings)
         try:
             await engine.ingest_paths([settings.corpus.dir])
+            await load_the_embedder(engine)  # the model's load is not the upload's
             await engine.warm_up()
-            await engine.embed_passages(["warm up"])  # the model's load is not the upload's
             idle = [await timed_ask(engine, q, scopes) for q in QUESTIONS * repeats]
             ended: list[float] = []
             started = time.perf_counter()
@@ -258,10 +280,9 @@ async def bench_upload(megabytes: float, repeats: int, pause: float, window: flo
                 await asyncio.gather(upload, return_exceptions=True)
             seconds = (ended[0] if finished else stopped) - started
             stored = await engine.stats(["guild-1"])
-            uploaded = np.sort(engine.index_stats().ids)[-stored.passages :]  # the newest ids
-            sample = [p.text for p in await engine.passages(uploaded[:500].tolist())]
         finally:
             await engine.close()
+        sample = [p.text for p in await stored_passages(settings) if p.scope == "guild-1"][:500]
     raw, _ = passages_per_s(raw_embedder(settings), sample)
     committed_mb = sum(map(len, lines[: stored.articles])) / 1e6
     p95, idle_p95 = percentile(during, 95), percentile(idle, 95)
@@ -382,8 +403,10 @@ async def bench_query(data_dir: Path, repeats: int, settings: Settings) -> dict:
         size = (await engine.stats()).passages
         times, scoped = await question_times(engine, repeats)
         rss = rss_mb()
-        index = engine.index_stats()  # None on PostgreSQL: its index is in the database
-        baseline = flat_search_times(data_dir, engine.model_identity, index.dim, settings, repeats) if index else []
+        # PostgreSQL's index is in the database: no file, and no baseline (the embedded backend's is in the same run)
+        vectors = stored_vectors(data_dir, engine.model_identity, passages_only=True) if in_process(settings) else None
+        index = FaissIndex.load(data_dir / INDEX_NAME, vectors.shape[1]) if vectors is not None else None
+        baseline = flat_search_times(vectors, settings, repeats) if vectors is not None else []
         without_reader = []
         if settings.reader.enabled:
             reader_off = dataclasses.replace(settings, reader=dataclasses.replace(settings.reader, enabled=False))
@@ -432,12 +455,18 @@ async def question_times(engine: Engine, repeats: int) -> tuple[list[float], lis
     return times, scoped
 
 
-def flat_search_times(data_dir: Path, model: str, dim: int, settings: Settings, repeats: int) -> list[float]:
-    """The baseline, same vectors: the configured question encoder alone + exact flat search, per question in ms."""
+def in_process(settings: Settings) -> bool:
+    """Whether the store's searches are the in-process indexes (files beside the SQLite database)."""
+    return settings.storage.backend != "postgres"
+
+
+def flat_search_times(vectors: np.ndarray, settings: Settings, repeats: int) -> list[float]:
+    """The baseline, the stored passages' vectors: the configured question encoder alone + exact flat search, per
+    question in ms."""
     import faiss
 
-    flat = faiss.IndexFlatIP(dim)
-    flat.add(stored_vectors(data_dir, model, passages_only=True))
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
     m = settings.model
     embedder = create_query_encoder(m.backend, m.name, m.onnx, allow_download=m.allow_download, batch_size=m.batch_size)
     embedder.encode(["warm up"])
@@ -462,7 +491,7 @@ async def bench_recall(eval_store: Path | None, questions: int) -> dict | None:
     if not SHARED_EVAL.is_dir():
         return None
     from newsdesk.bot.evaluation import load_questions
-    from newsdesk.index.search.vectors import IVF, FaissIndex
+    from newsdesk.index.search.vectors import IVF
 
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = eval_store or Path(scratch)
@@ -472,9 +501,13 @@ async def bench_recall(eval_store: Path | None, questions: int) -> dict | None:
                 await engine.ingest_paths([path], scope=path.name)
             data = stored_vectors(data_dir, engine.model_identity, passages_only=False)
             asked = load_questions(SHARED_EVAL)[::max(1, 10_570 // questions)][:questions]
-            queries = np.stack([(await engine.embed_questions([q.question]))[0] for q in asked])
         finally:
             await engine.close()
+    encoders = Encoders.from_settings(load_settings().model)  # as `ask` encodes a question, one at a time
+    try:
+        queries = np.stack([(await encoders.encode_questions([q.question]))[0] for q in asked])
+    finally:
+        encoders.close()
     ids = np.arange(len(data))
     flat = FaissIndex.empty(data.shape[1])
     flat.add(ids, data)

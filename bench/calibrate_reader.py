@@ -42,6 +42,8 @@ from newsdesk.bot.evaluation import ingest_dataset  # noqa: E402
 from newsdesk.index.models.language import is_english  # noqa: E402
 from newsdesk.index.models.reader import Reader  # noqa: E402
 from newsdesk.index.search.scoring import KEYWORD_CAP  # noqa: E402
+from newsdesk.index.settings import Settings  # noqa: E402
+from tests.support.shortlists import open_shortlists  # noqa: E402
 from train_reader import SEED, load_articles, split  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "eval" / "xquad-crosslingual"
@@ -56,6 +58,12 @@ def evidence_row(c) -> list[float]:
     e = asdict(c.evidence)
     e["keyword"] = min(e["keyword"], KEYWORD_CAP)
     return [e[name] for name in EVIDENCE]
+
+
+def reader_off(data_dir: Path) -> Settings:
+    """The shipped settings on data_dir, without the reader: the shortlists are read here, by the reader being fitted."""
+    settings = load_settings().with_data_dir(data_dir)
+    return replace(settings, reader=replace(settings.reader, enabled=False))
 
 
 def write_corpus(articles, folder: Path) -> list[tuple[str, str, int, int]]:
@@ -75,17 +83,18 @@ async def collect_english(store: Path, sample: int, depth: int) -> list[dict]:
     _, held = split(load_articles(ROOT.parent / "shared" / "train" / "squad-v1.1-train" / "train-v1.1.json"))
     corpus = store / "corpus"
     questions = write_corpus(held, corpus)
-    settings = replace(load_settings(), reader=replace(load_settings().reader, enabled=False))
-    rows = []
-    async with await Engine.open(store / "data", settings) as engine:
+    settings = reader_off(store / "data")
+    async with await Engine.open(settings=settings) as engine:
         located = await ingest_dataset(engine, corpus)
-        scopes = list(located)
+    scopes = list(located)
+    rows = []
+    async with open_shortlists(settings) as shortlists:
         for question, name, start, end in random.Random(SEED).sample(questions, sample):
             article_id, body = located[name]
             record = {"question": question}
             for key, asked_scopes in (("asked", None), ("left_out", [s for s in scopes if s != name])):
-                shortlist = (await engine.candidates(question, asked_scopes))[:depth]
-                passages = await engine.passages([c.passage_id for c in shortlist])
+                shortlist = (await shortlists.candidates(question, asked_scopes))[:depth]
+                passages = await shortlists.passages([c.passage_id for c in shortlist])
                 by_id = {p.id: p for p in passages}
                 record[key] = [
                     {
@@ -103,17 +112,18 @@ async def collect_english(store: Path, sample: int, depth: int) -> list[dict]:
 
 async def collect_other_languages(store: Path, per_language: int) -> list[dict]:
     """XQuAD's non-English questions: each shortlist's cross-language evidence (no labels needed: all are answerable)."""
-    settings = replace(load_settings(), reader=replace(load_settings().reader, enabled=False))
-    rows = []
-    async with await Engine.open(store / "xquad", settings) as engine:
+    settings = reader_off(store / "xquad")
+    async with await Engine.open(settings=settings) as engine:
         await ingest_dataset(engine, XQUAD / "corpus")
+    rows = []
+    async with open_shortlists(settings) as shortlists:
         taken: dict[str, int] = {}
         for line in (XQUAD / "questions.jsonl").read_text(encoding="utf-8").splitlines():
             q = json.loads(line)
             if q["lang"] == "en" or taken.get(q["lang"], 0) >= per_language:
                 continue
             taken[q["lang"]] = taken.get(q["lang"], 0) + 1
-            shortlist = (await engine.candidates(q["question"]))[:10]
+            shortlist = (await shortlists.candidates(q["question"]))[:10]
             rows.append({"lang": q["lang"], "english": is_english(q["question"]),
                          "evidence": [evidence_row(c) for c in shortlist]})
     return rows

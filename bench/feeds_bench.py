@@ -34,9 +34,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
-from bench import QUESTIONS, ROOT, ingest_texts, percentile, raw_embedder, timed_ask  # beside this script
+from bench import QUESTIONS, ROOT, ingest_texts, load_the_embedder, percentile, raw_embedder, stored_passages, timed_ask  # beside this script
 
 sys.path.insert(0, str(ROOT))
 
@@ -67,7 +65,7 @@ async def plain_ingest_seconds(settings, stories: list[Story]) -> float:
     with tempfile.TemporaryDirectory() as scratch:
         engine = await Engine.open(Path(scratch) / "data", settings)
         try:
-            await engine.embed_passages(["warm up"])
+            await load_the_embedder(engine)
             started = time.perf_counter()
             report = await engine.ingest_document(document, "stories.jsonl", "global")
             assert report.articles_added == len(stories), report.problems
@@ -85,11 +83,12 @@ async def bench_feed_poll(
     load_before = os.getloadavg()[0]
     async with FeedServer(feed_stories(count, paragraphs_per_story)) as server:
         with tempfile.TemporaryDirectory() as scratch:
-            engine = await Engine.open(Path(scratch) / "data", settings)
+            in_scratch = settings.with_data_dir(Path(scratch) / "data")
+            engine = await Engine.open(settings=in_scratch)
             try:
                 await engine.ingest_paths([settings.corpus.dir])  # questions have articles to answer from
+                await load_the_embedder(engine)  # the model's load is not the poll's
                 await engine.warm_up()
-                await engine.embed_passages(["warm up"])  # the model's load is not the poll's
                 idle = [await timed_ask(engine, q, scopes) for q in QUESTIONS * repeats]
                 stored_before = len(await engine.articles())
                 started = time.perf_counter()
@@ -103,11 +102,10 @@ async def bench_feed_poll(
                 seconds = time.perf_counter() - started
                 articles = await engine.articles()
                 fed = [a for a in articles if a.origin.startswith("feed-")]
-                fed_passages = sum(a.passages for a in fed)
-                newest = np.sort(engine.index_stats().ids)[-fed_passages:]  # ids are given out in order
-                passages = await engine.passages(newest.tolist())
             finally:
                 await engine.close()
+            fed_ids = {a.id for a in fed}
+            passages = [p for p in await stored_passages(in_scratch) if p.article_id in fed_ids]
     assert report.error is None and len(fed) == len(articles) - stored_before, report
     load_after_poll = os.getloadavg()[0]
     ingest_seconds = await plain_ingest_seconds(settings, server.stories) if upload_baseline else None

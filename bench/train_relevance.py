@@ -40,6 +40,8 @@ sys.path.insert(0, str(ROOT))
 from newsdesk.index import Engine, load_settings  # noqa: E402
 from newsdesk.bot.evaluation import ingest_dataset, gold_for, load_questions  # noqa: E402
 from newsdesk.index.search.scoring import KEYWORD_CAP, Evidence  # noqa: E402
+from newsdesk.index.settings import Settings  # noqa: E402
+from tests.support.shortlists import open_shortlists  # noqa: E402
 from wire_shape import reshape_corpus  # noqa: E402  (bench/, beside this script)
 
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
@@ -85,34 +87,36 @@ def features(e: Evidence) -> list[float]:
 
 
 async def collect(
-    engine: Engine, tune: TuneSet, corpus: Path
+    settings: Settings, tune: TuneSet, corpus: Path
 ) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[list[int]]]:
     """Evidence and answer labels of every candidate of every tune question, plus which rows
     belong to each question with its own article in, and with it left out."""
     dataset = SHARED_EVAL / tune.folder
-    located = await ingest_dataset(engine, corpus)
+    async with await Engine.open(settings=settings) as engine:
+        located = await ingest_dataset(engine, corpus)
     scopes = list(located)
     rows: list[list[float]] = []
     labels: list[bool] = []
     answerable: list[list[int]] = []
     left_out: list[list[int]] = []
-    for q in load_questions(dataset, tune.offset, tune.limit):
-        gold = gold_for(q, *located[q.doc])
-        own = []
-        for c in await engine.candidates(q.question):
-            (p,) = await engine.passages([c.passage_id])
-            own.append(len(rows))
-            rows.append(features(c.evidence))
-            answers = gold.passage_hit(p.article_id, p.start, p.end, p.text) or gold.mostly_gold(p.article_id, p.start, p.end)
-            labels.append(answers)
-        answerable.append(own)
-        others = [s for s in scopes if s != q.doc]
-        out = []
-        for c in await engine.candidates(q.question, scopes=others):
-            out.append(len(rows))
-            rows.append(features(c.evidence))
-            labels.append(False)
-        left_out.append(out)
+    async with open_shortlists(settings) as shortlists:
+        for q in load_questions(dataset, tune.offset, tune.limit):
+            gold = gold_for(q, *located[q.doc])
+            own = []
+            for c in await shortlists.candidates(q.question):
+                (p,) = await shortlists.passages([c.passage_id])
+                own.append(len(rows))
+                rows.append(features(c.evidence))
+                answers = gold.passage_hit(p.article_id, p.start, p.end, p.text) or gold.mostly_gold(p.article_id, p.start, p.end)
+                labels.append(answers)
+            answerable.append(own)
+            others = [s for s in scopes if s != q.doc]
+            out = []
+            for c in await shortlists.candidates(q.question, scopes=others):
+                out.append(len(rows))
+                rows.append(features(c.evidence))
+                labels.append(False)
+            left_out.append(out)
     return np.asarray(rows), np.asarray(labels), answerable, left_out
 
 
@@ -133,11 +137,8 @@ async def main() -> int:
         root = args.store_root or Path(scratch)
         collected = []
         for tune in TUNE_SETS:
-            engine = await Engine.open(tune.store(root), load_settings())
-            try:
-                collected.append(await collect(engine, tune, tune.corpus(root)))
-            finally:
-                await engine.close()
+            settings = load_settings().with_data_dir(tune.store(root))
+            collected.append(await collect(settings, tune, tune.corpus(root)))
     # Only candidates with the question's own article in are labelled examples; each set weighs the same.
     X = np.concatenate([x[np.concatenate(a)] for x, _, a, _ in collected])
     y = np.concatenate([y[np.concatenate(a)] for _, y, a, _ in collected])

@@ -1,4 +1,4 @@
-"""The engine's facade: the one object the CLI, the bot, the evaluation and the benchmarks use.
+"""The engine's facade: the one object the CLI, the Discord client and the evaluation (`newsdesk eval`) use.
 
     engine = await Engine.open(data_dir)
     answer = await engine.ask("why does Russia oppose the missile shield?")
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -30,11 +30,10 @@ from .answer.pipeline import Questions, utc_now
 from .answer.shortlist import Retrieval
 from .search.scoring import RelevanceModel
 from .search.backend import open_search
-from .answer.shortlist import Candidate
 from .settings import Settings, load_settings
 from .store import GLOBAL_SCOPE, PassageRow, Store, open_store
 from .tokenization import tokenize
-from .types import Answer, Article, ArticleText, IndexStats, Quote, Stats
+from .types import Answer, Article, ArticleText, Quote, Stats
 from .writer_lock import WriterLock
 
 
@@ -188,15 +187,11 @@ class Engine:
         """Each dated article's best quote about topic (above the threshold), newest or oldest first (a timeline)."""
         return await self._questions.dated_quotes(topic, scopes, newest_first=newest_first, limit=limit)
 
-    async def candidates(self, question: str, scopes: Iterable[str] | None = None) -> list[Candidate]:
-        """The scored candidates, best first, with their evidence (to train and inspect; never abstains)."""
-        return await self._questions.candidates(question, scopes)
-
     async def search_articles(self, query: str, scopes: Iterable[str] | None = None, limit: int = 25) -> list[Article]:
         """Articles matching a query, ranked by their best passage; a search: it never abstains."""
         return await self._questions.search_articles(query, scopes, limit)
 
-    # --- measurements, for the evaluation (`newsdesk eval`) and the benchmarks ------------
+    # --- measurements, for the evaluation (`newsdesk eval`) -------------------------------
     # The baselines newsdesk is measured against search the same store and indexes as `ask`, without its fusion
     # and relevance model, so the evaluation compares like with like.
 
@@ -221,23 +216,6 @@ class Engine:
             row = (await self._store.passages([passage_id]))[0]
             return row.start, row.end
         return sentences.spans[int(np.argmax(sentences.vectors @ query))]
-
-
-    async def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """Texts embedded as ingest embeds sentences, a row each (the model loads on first use)."""
-        return await self._encoders.embed(texts)
-
-    async def embed_questions(self, questions: Sequence[str]) -> np.ndarray:
-        """Questions encoded as `ask` encodes them, in one call, a row each."""
-        return await self._encoders.encode_questions(questions)
-
-    def index_stats(self) -> IndexStats | None:
-        """The dense index's kind, vector size, lists and passage ids (None while nothing is stored)."""
-        return self._search.stats()
-
-    async def wait_for_rebuilds(self) -> bool:
-        """Wait for a background index rebuild to finish; whether one has been started since opening."""
-        return await self._search.wait_for_rebuilds()
 
     # --- looking up --------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from ..settings import Settings
 from ..store import Store
 from ..types import Answer, Article, Quote
 from .plan import Plan, check_question, plan, plan_search
-from .shortlist import Candidate, Retrieval
+from .shortlist import Retrieval
 from .read import AnswerScoring
 from . import quote
 
@@ -72,10 +72,6 @@ class Questions:
         found = await self._retrieval.retrieve(planned, scopes, only)
         scored = await self._scoring.score(found)
         return quote.answer(scored, k, self._settings.retrieval)
-
-    async def candidates(self, question: str, scopes: Iterable[str] | None) -> list[Candidate]:
-        found = await self._retrieval.retrieve(plan_search(self.check(question)), scopes)
-        return sorted(found.candidates, key=lambda c: -c.score)
 
     async def search_articles(self, query: str, scopes: Iterable[str] | None, limit: int) -> list[Article]:
         found = await self._retrieval.retrieve(plan_search(self.check(query)), scopes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -9,8 +10,12 @@ import re
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
+from typing import Awaitable, Callable
 
+from newsdesk.index.models.embedding import HASHING_DIM
 from newsdesk.index.models.encoders import Encoders
+from newsdesk.index.search.saved_vectors import INDEX_NAME
+from newsdesk.index.search.vectors import FaissIndex
 from newsdesk.index.settings import Settings, load_settings
 from newsdesk.index.store.postgres import DATABASE_URL_ENV
 from newsdesk.index.store.sqlite import DB_NAME
@@ -74,6 +79,22 @@ async def db_rows(settings: Settings, sql: str, *params) -> list[tuple]:
             await connection.close()
     with sqlite3.connect(settings.storage.data_dir / DB_NAME) as db:
         return db.execute(re.sub(r"\$\d+", "?", sql), params).fetchall()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 30) -> bool:
+    """Whether check comes true within seconds, polled: for what the engine does in the background (a rebuild)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+def saved_index(settings: Settings) -> FaissIndex | None:
+    """The dense index of a hashing store as the engine last saved it: after every write, and a rebuild's when it
+    is swapped in (None: no file)."""
+    return FaissIndex.load(settings.storage.data_dir / INDEX_NAME, HASHING_DIM)
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:

@@ -23,10 +23,8 @@ from pathlib import Path
 import pytest
 
 from newsdesk.index import Engine
-from newsdesk.index.search.saved_vectors import INDEX_NAME
-from newsdesk.index.search.vectors import FaissIndex
 
-from tests.support.engines import PROJECT_ROOT, hashing_settings, write_jsonl
+from tests.support.engines import PROJECT_ROOT, hashing_settings, saved_index, write_jsonl
 from tests.support.faults import CHILD_TIMEOUT, HASHING_MODEL, SCRIPTS, assert_quotes_verbatim, ro_db
 
 
@@ -240,7 +238,8 @@ def run_child(
 
 async def check_consistent(data_dir: Path, corpus: CrashCorpus, done_files: set[str], ask_rng: random.Random) -> None:
     """What a restart must find after a kill: the issue's invariants, from the user's side and in sqlite."""
-    engine = await Engine.open(settings=hashing_settings(data_dir))
+    settings = hashing_settings(data_dir)
+    engine = await Engine.open(settings=settings)
     try:
         stats = await engine.stats()
         with closing(ro_db(data_dir)) as db:
@@ -257,12 +256,10 @@ async def check_consistent(data_dir: Path, corpus: CrashCorpus, done_files: set[
                 "   WHERE e.text_hash = s.text_hash AND e.model = ?))",
                 (HASHING_MODEL, HASHING_MODEL),
             ).fetchone()
-        # (a) index == database: counts, the engine's index, and the index file on disk
+        # (a) index == database: counts, and the index file on disk (opening loaded it, or rebuilt and saved it)
         assert stats.index_vectors == stats.passages == len(db_ids)
         if db_ids:
-            index = engine.index_stats()
-            assert sorted(index.ids.tolist()) == db_ids
-            on_disk = FaissIndex.load(data_dir / INDEX_NAME, index.dim)
+            on_disk = saved_index(settings)
             assert on_disk is not None and sorted(on_disk.ids().tolist()) == db_ids
         # (c) nothing half there: no orphans, every text embedded, every article whole
         assert orphans == (0, 0)

@@ -1,4 +1,5 @@
-"""The dense index's two kinds: flat below a size, IVF-SQ8 above it, chosen and rebuilt by the engine."""
+"""The dense index's two kinds: flat below a size, IVF-SQ8 above it, chosen and rebuilt by the engine (seen in the
+index file it saves after every write and every rebuild)."""
 
 import logging
 from dataclasses import replace
@@ -10,7 +11,7 @@ from newsdesk.index import Engine
 from newsdesk.index.search.scopes import ScopeFilter
 from newsdesk.index.search.vectors import IVF, FaissIndex
 
-from tests.support.engines import BRIDGE, filler_articles, hashing_settings, write_jsonl
+from tests.support.engines import BRIDGE, eventually, filler_articles, hashing_settings, saved_index, write_jsonl
 
 def ivf_settings(data_dir: Path, ivf_from: int, nprobe: int = 1):
     settings = hashing_settings(data_dir)
@@ -19,17 +20,23 @@ def ivf_settings(data_dir: Path, ivf_from: int, nprobe: int = 1):
     return replace(settings, vectors=replace(settings.vectors, ivf_from=ivf_from, nprobe=nprobe))
 
 
+async def ivf_saved(settings) -> bool:
+    """Whether the IVF index built in the background has been swapped in (it is saved then)."""
+    index = saved_index(settings)
+    return index is not None and index.kind == IVF
+
+
 async def test_the_index_turns_ivf_when_the_store_outgrows_flat_and_stays_consistent(tmp_path: Path, caplog):
     settings = ivf_settings(tmp_path / "data", ivf_from=600)
     engine = await Engine.open(settings=settings)
     try:
         await engine.ingest_paths([write_jsonl(tmp_path / "small.jsonl", filler_articles(100))])
-        index = engine.index_stats()
-        assert index.kind == "flat" and len(index.ids) == 300
+        index = saved_index(settings)  # saved after every write
+        assert index.kind == "flat" and len(index) == 300
         await engine.ingest_paths([write_jsonl(tmp_path / "more.jsonl", filler_articles(150, seed=6))])
-        assert await engine.wait_for_rebuilds()  # the ivf index is built in the background
-        index = engine.index_stats()
-        assert index.kind == IVF and len(index.ids) == 750
+        assert await eventually(lambda: ivf_saved(settings))  # the ivf index is built in the background
+        index = saved_index(settings)
+        assert index.kind == IVF and len(index) == 750
         assert index.lists > 1
         first = (await engine.articles(title_like="Filler 3"))[0]
         assert await engine.remove(first.id)
@@ -40,9 +47,9 @@ async def test_the_index_turns_ivf_when_the_store_outgrows_flat_and_stays_consis
     try:
         # read back as it was saved: no rebuild, the removed passages gone from it
         assert not [r for r in caplog.records if "rebuilding" in r.getMessage()]
-        index = engine.index_stats()
-        assert index.kind == IVF and len(index.ids) == 747
-        stored = await engine.passages(index.ids.tolist())
+        index = saved_index(settings)
+        assert index.kind == IVF and len(index) == 747
+        stored = await engine.passages(index.ids().tolist())
         assert len(stored) == 747 and first.id not in {p.article_id for p in stored}
     finally:
         await engine.close()
@@ -61,18 +68,19 @@ async def test_questions_and_uploads_go_on_while_the_ivf_index_is_trained(tmp_pa
         original_train(self, sample)
 
     monkeypatch.setattr(FaissIndex, "train", held_train)
-    async with await Engine.open(settings=ivf_settings(tmp_path / "data", ivf_from=600)) as engine:
+    settings = ivf_settings(tmp_path / "data", ivf_from=600)
+    async with await Engine.open(settings=settings) as engine:
         await engine.ingest_paths([write_jsonl(tmp_path / "small.jsonl", filler_articles(100))])
         await engine.ingest_paths([write_jsonl(tmp_path / "more.jsonl", filler_articles(150, seed=6))])
         await asyncio.to_thread(training.wait, 30)  # k-means is running, off the write path
         await engine.ingest_paths([write_jsonl(tmp_path / "bridge.jsonl", [BRIDGE])])
         answer = await engine.ask("when did the harbour bridge reopen after repairs?")
         assert answer.answers[0].article.title == "Harbour bridge reopens"
-        assert engine.index_stats().kind == "flat"
+        assert saved_index(settings).kind == "flat"
         release.set()
-        assert await engine.wait_for_rebuilds()
-        index = engine.index_stats()
-        assert index.kind == IVF and len(index.ids) == 752  # the bridge's passages added meanwhile are in it
+        assert await eventually(lambda: ivf_saved(settings))
+        index = saved_index(settings)
+        assert index.kind == IVF and len(index) == 752  # the bridge's passages added meanwhile are in it
         answer = await engine.ask("when did the harbour bridge reopen after repairs?")
         assert answer.answers[0].article.title == "Harbour bridge reopens"
 
@@ -85,7 +93,7 @@ async def test_a_servers_upload_is_answered_from_a_large_ivf_index(tmp_path: Pat
     try:
         await engine.ingest_paths([write_jsonl(tmp_path / "filler.jsonl", filler_articles(300))])
         await engine.ingest_document(write_jsonl(tmp_path / "b.jsonl", [BRIDGE]).read_bytes(), "b.jsonl", "guild-1")
-        index = engine.index_stats()
+        index = saved_index(settings)
         assert index.kind == IVF and index.lists >= 20
         answer = await engine.ask("when did the harbour bridge reopen after repairs?", scopes=["guild-1"])
         assert [q.article.title for q in answer.answers][:1] == ["Harbour bridge reopens"]

@@ -12,6 +12,7 @@ from newsdesk.index.search.postgres_search import DatabaseSearch
 from newsdesk.index.tokenization import tokenize
 
 from tests.support.engines import BRIDGE, ORCHARD, SEED_ARTICLE, db_rows, hashing_settings, write_jsonl
+from tests.support.shortlists import Shortlists, open_shortlists
 
 pytestmark = pytest.mark.postgres
 
@@ -23,10 +24,10 @@ QUESTIONS = [
 ]
 
 
-async def evidence_by_passage(engine: Engine, question: str, scopes=None) -> dict[str, tuple]:
+async def evidence_by_passage(shortlists: Shortlists, question: str, scopes=None) -> dict[str, tuple]:
     """Each candidate's evidence, score and marked sentence, keyed by its passage's text (ids may differ)."""
-    candidates = await engine.candidates(question, scopes)
-    texts = {p.id: p.text for p in await engine.passages([c.passage_id for c in candidates])}
+    candidates = await shortlists.candidates(question, scopes)
+    texts = {p.id: p.text for p in await shortlists.passages([c.passage_id for c in candidates])}
     return {texts[c.passage_id]: (*astuple(c.evidence), c.score, c.key_sentence) for c in candidates}
 
 
@@ -36,10 +37,12 @@ async def test_both_backends_score_every_candidate_alike(tmp_path: Path, postgre
     upload = write_jsonl(tmp_path / "upload.jsonl", [{"title": "Ferry", "text": "The harbour ferry returns in May."}])
     found = {}
     for backend in ("sqlite", "postgres"):
-        async with await Engine.open(settings=hashing_settings(tmp_path / backend, backend)) as engine:
+        settings = hashing_settings(tmp_path / backend, backend)
+        async with await Engine.open(settings=settings) as engine:
             await engine.ingest_paths([feed, SEED_ARTICLE])
             await engine.ingest_document(upload.read_bytes(), "upload.jsonl", "111")
-            found[backend] = [await evidence_by_passage(engine, q, s) for q in QUESTIONS for s in (None, ["global", "222"])]
+        async with open_shortlists(settings) as shortlists:
+            found[backend] = [await evidence_by_passage(shortlists, q, s) for q in QUESTIONS for s in (None, ["global", "222"])]
     for embedded, database in zip(found["sqlite"], found["postgres"]):
         assert database.keys() == embedded.keys()
         for text, evidence in embedded.items():
