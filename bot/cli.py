@@ -88,8 +88,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 async def _open(args: argparse.Namespace, **kwargs) -> Engine:
-    settings = load_settings(args.config)
-    return await Engine.open(args.data_dir, settings, **kwargs)
+    return await Engine.open(args.data_dir, args.settings, **kwargs)
 
 
 async def _open_to_read(args: argparse.Namespace) -> Engine:
@@ -258,7 +257,7 @@ async def _cmd_migrate(args: argparse.Namespace) -> int:
     from newsdesk.index.ingest.migrate import MigrationError, copy_store, target_storage
     from newsdesk.index.store import open_store
 
-    settings = load_settings(args.config)
+    settings = args.settings
     if args.data_dir:
         settings = settings.with_data_dir(args.data_dir)
     try:
@@ -301,7 +300,7 @@ async def _cmd_eval(args: argparse.Namespace) -> int:
         print(f"newsdesk eval: {args.dataset} has no questions.jsonl and corpus/ folder", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="newsdesk-eval-") as scratch:
-        settings = load_settings(args.config)
+        settings = args.settings
         data_dir = args.data_dir or Path(scratch)
         engine = await Engine.open(data_dir, settings)
         before = replace(
@@ -351,7 +350,7 @@ async def _with_bot(args: argparse.Namespace, work, **options) -> int:
     if token is None:
         print("newsdesk: no Discord token: set DISCORD_TOKEN in the environment or in a .env file.", file=sys.stderr)
         return 2
-    settings = load_settings(args.config)
+    settings = args.settings
     bot = NewsdeskBot(settings.with_data_dir(args.data_dir) if args.data_dir else settings, **options)
     redirect_discord(bot.config)
     try:
@@ -395,7 +394,7 @@ async def _cmd_sync(args: argparse.Namespace) -> int:
 async def _cmd_config(args: argparse.Namespace) -> int:
     from newsdesk.bot.config_show import effective_toml
 
-    settings = load_settings(args.config)
+    settings = args.settings
     print(effective_toml(settings.with_data_dir(args.data_dir) if args.data_dir else settings))
     return 0
 
@@ -418,8 +417,9 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    try:  # a bad config file or NEWSDESK_ variable is one line, before anything starts
-        logging_config = LoggingConfig.from_settings(load_settings(args.config))
+    try:  # a bad config file or NEWSDESK_ variable is one line, before anything starts; read once, for every command
+        args.settings = load_settings(args.config)
+        logging_config = LoggingConfig.from_settings(args.settings)
     except OSError as exc:
         print(f"newsdesk: cannot read the config file {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -22,7 +22,7 @@ import defusedxml.ElementTree
 import feedparser
 from defusedxml import DefusedXmlException
 
-from ..ingest.untrusted import ESCAPE_SEQUENCE, clean_name, shown
+from ..ingest.untrusted import ESCAPE_SEQUENCE, NumberTooLong, clean_name, load_json, shown
 
 _JSON_TYPES = ("application/feed+json", "application/json")
 _XML_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")
@@ -161,11 +161,15 @@ def _from_struct(value: time.struct_time | None) -> dt.datetime | None:
 def _parse_json_feed(body: bytes) -> ParsedFeed:
     try:
         # JSON Feed is UTF-8 by its spec
-        data = json.loads(body.decode("utf-8"), parse_int=_json_int, parse_float=_json_float)
+        data = load_json(body.decode("utf-8"), JSON_NUMBER_MAX_CHARS)
     except UnicodeDecodeError as exc:
         raise FeedError(f"the JSON feed is not UTF-8 text (byte 0x{body[exc.start]:02x} at offset {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise FeedError(f"the feed is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except NumberTooLong as exc:
+        raise FeedError(
+            f"the JSON feed holds a number {exc.length:,} characters long; over {JSON_NUMBER_MAX_CHARS} is refused"
+        ) from None
     except RecursionError:
         raise FeedError("the JSON feed is nested too deeply") from None
     if not isinstance(data, dict) or not _JSON_FEED_VERSION.match(str(data.get("version", ""))):
@@ -190,22 +194,6 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
             )
         )
     return ParsedFeed(clean_name(_text_field(data, "title")), _text_field(data, "home_page_url"), entries)
-
-
-def _json_number(literal: str) -> str:
-    if len(literal) > JSON_NUMBER_MAX_CHARS:
-        raise FeedError(
-            f"the JSON feed holds a number {len(literal):,} characters long; over {JSON_NUMBER_MAX_CHARS} is refused"
-        )
-    return literal
-
-
-def _json_int(literal: str) -> int:
-    return int(_json_number(literal))
-
-
-def _json_float(literal: str) -> float:
-    return float(_json_number(literal))
 
 
 def _text_field(record: dict, key: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .passages import SENTENCE_END, paragraph_spans
-from .untrusted import clip, describe_error, describe_value, plain_line, short, unsafe_marked
+from .untrusted import NumberTooLong, clip, describe_error, describe_value, load_json, plain_line, short, unsafe_marked
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
 
@@ -312,8 +313,9 @@ class _AliasInFrontMatter(Exception):
     """Front matter refers back to an anchored value (*name)."""
 
 
+@functools.cache
 def _front_matter_handler():
-    """python-frontmatter's YAML handler, loading safely and refusing aliases."""
+    """python-frontmatter's YAML handler, loading safely and refusing aliases (made once: it keeps no state)."""
     import frontmatter  # imported here: only markdown files need it
     import yaml
 
@@ -393,12 +395,13 @@ def _parse_jsonl(text: str, name: str) -> ReadResult:
             continue
         origin = f"{name}:{lineno}"
         try:
-            record = json.loads(line, parse_int=_json_int)
+            record = load_json(line, _MAX_NUMBER_DIGITS)
         except json.JSONDecodeError as exc:
             result.problems.append(ReadProblem(origin, f"not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
-        except _NumberTooLong as exc:
-            result.problems.append(ReadProblem(origin, str(exc)))
+        except NumberTooLong as exc:
+            too_long = f"a number {exc.length:,} digits long; numbers here have at most {_MAX_NUMBER_DIGITS} digits"
+            result.problems.append(ReadProblem(origin, too_long))
             continue
         except RecursionError:
             result.problems.append(ReadProblem(origin, "JSON nested too deeply"))
@@ -417,17 +420,6 @@ def _parse_jsonl(text: str, name: str) -> ReadResult:
     if not result.articles and not result.problems:
         result.problems.append(ReadProblem(name, "empty file"))
     return result
-
-
-class _NumberTooLong(ValueError):
-    pass
-
-
-def _json_int(digits: str) -> int:
-    """A JSON integer; refused (`_NumberTooLong`) if longer than any metadata needs."""
-    if len(digits) > _MAX_NUMBER_DIGITS:
-        raise _NumberTooLong(f"a number {len(digits):,} digits long; numbers here have at most {_MAX_NUMBER_DIGITS} digits")
-    return int(digits)
 
 
 def _article_from_fields(fields: dict, body: str, origin: str, default_date: str | None = None) -> ArticleDraft:
